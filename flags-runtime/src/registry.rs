@@ -1,0 +1,1 @@
+//! Metadata types and traits that generated flag code implements. (work in progress)
