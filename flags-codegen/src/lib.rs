@@ -1,0 +1,1 @@
+//! The `flags.yaml` model (work in progress).

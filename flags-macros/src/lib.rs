@@ -1,0 +1,1 @@
+//! `include_flags!()` (work in progress).

@@ -1,0 +1,2 @@
+//! flagsync (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! This repository's feature-flag registry (work in progress).
