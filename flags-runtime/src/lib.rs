@@ -6,3 +6,8 @@
 pub mod registry;
 
 pub use registry::*;
+
+pub mod client;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
