@@ -177,7 +177,7 @@ impl Client {
         let client = self.clone();
         let start = self
             .project_url(&format!("feature_flags/{id}/activity/"))
-            .map(|u| self.with_query(u, &[("limit", "100".into()), ("page", "1".into())]));
+            .map(|u| self.with_query(u, &[("limit", self.inner.config.page_size.to_string()), ("page", "1".into())]));
         let state = start.map(|u| (Some(u), HashSet::<String>::new()));
         stream::once(async move { state })
             .map_ok(move |state| {

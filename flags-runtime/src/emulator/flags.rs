@@ -153,7 +153,15 @@ pub(crate) fn list(state: &State, req: &Req) -> Resp {
         })
         .collect();
     flags.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    paginate(req, flags.into_iter().map(|f| flag_json(state, f)).collect())
+    let resp = paginate(req, flags.into_iter().map(|f| flag_json(state, f)).collect());
+    if state.knobs.repeat_cursor {
+        let mut body: Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+        if body["next"].is_string() {
+            body["next"] = json!(req.url_with(&[("offset", "0".into())]));
+        }
+        return Resp::ok(&body);
+    }
+    resp
 }
 
 /// `GET …/feature_flags/:id/` (soft-deleted flags included).

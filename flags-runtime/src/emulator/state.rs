@@ -146,6 +146,9 @@ pub struct Knobs {
     pub query_async_polls: u32,
     /// Record tag changes made by `PATCH` in the flag's activity (PostHog probably does not).
     pub record_patch_tags: bool,
+    /// A broken server: every `next` link of the flag list points back at the first page, so a
+    /// client that does not guard against a repeated cursor loops forever.
+    pub repeat_cursor: bool,
 }
 
 /// One logged request.
