@@ -126,7 +126,8 @@ impl Config {
     pub(crate) fn require_personal_key(&self) -> Result<&Secret> {
         self.personal_api_key.as_ref().ok_or(Error::Config {
             variable: ENV_PERSONAL_API_KEY,
-            message: "not set; management calls and flag definitions need a personal API key".into(),
+            message: "not set; management calls and flag definitions need a personal API key"
+                .into(),
         })
     }
 
@@ -182,7 +183,8 @@ fn parse_host(value: &str, variable: &'static str) -> Result<Url> {
     if url.query().is_some() || url.path() != "/" {
         return Err(Error::Config {
             variable,
-            message: "expected a bare host without path or query, e.g. https://us.posthog.com".into(),
+            message: "expected a bare host without path or query, e.g. https://us.posthog.com"
+                .into(),
         });
     }
     Ok(url)
@@ -338,7 +340,9 @@ impl ConfigBuilder {
             retry: self.retry.unwrap_or_default(),
             limits,
             page_size: self.page_size.unwrap_or(100),
-            query_poll_interval: self.query_poll_interval.unwrap_or(Duration::from_millis(500)),
+            query_poll_interval: self
+                .query_poll_interval
+                .unwrap_or(Duration::from_millis(500)),
             query_timeout: self.query_timeout.unwrap_or(Duration::from_secs(120)),
         })
     }

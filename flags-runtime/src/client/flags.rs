@@ -33,7 +33,12 @@ struct Scan {
 
 impl Scan {
     fn new(starts: Vec<Url>) -> Self {
-        Scan { starts: starts.into(), current: None, seen_urls: HashSet::new(), seen_ids: HashSet::new() }
+        Scan {
+            starts: starts.into(),
+            current: None,
+            seen_urls: HashSet::new(),
+            seen_ids: HashSet::new(),
+        }
     }
 }
 
@@ -65,7 +70,11 @@ impl Client {
 
     /// A stream over every page of a limit/offset list: follows `next`, refuses a repeated
     /// cursor, yields each id once, and ends after the first error.
-    fn scan<T>(&self, route: &'static str, starts: Result<Vec<Url>>) -> impl Stream<Item = Result<T>> + Send + 'static
+    fn scan<T>(
+        &self,
+        route: &'static str,
+        starts: Result<Vec<Url>>,
+    ) -> impl Stream<Item = Result<T>> + Send + 'static
     where
         T: DeserializeOwned + HasId + Send + 'static,
     {
@@ -84,15 +93,20 @@ impl Client {
                         if !scan.seen_urls.insert(url.as_str().to_owned()) {
                             return Err(Error::Protocol {
                                 route,
-                                message: "pagination cursor repeated; stopping to avoid a loop".into(),
+                                message: "pagination cursor repeated; stopping to avoid a loop"
+                                    .into(),
                             });
                         }
-                        let page: Page<T> = client.fetch(&client.call(Method::GET, route, url)).await?;
+                        let page: Page<T> =
+                            client.fetch(&client.call(Method::GET, route, url)).await?;
                         if let Some(next) = page.next.as_deref() {
                             scan.current = Some(client.same_origin(route, next)?);
                         }
-                        let fresh: Vec<T> =
-                            page.results.into_iter().filter(|item| scan.seen_ids.insert(item.id())).collect();
+                        let fresh: Vec<T> = page
+                            .results
+                            .into_iter()
+                            .filter(|item| scan.seen_ids.insert(item.id()))
+                            .collect();
                         Ok(Some((fresh, scan)))
                     }
                 })
@@ -104,7 +118,10 @@ impl Client {
 
     /// Every flag matching `filter`, over every page. Archived flags are hidden unless
     /// `filter.archived` or `filter.include_archived` asks for them, as in PostHog.
-    pub fn list_flags(&self, filter: &ListFlags) -> impl Stream<Item = Result<FeatureFlag>> + Send + 'static {
+    pub fn list_flags(
+        &self,
+        filter: &ListFlags,
+    ) -> impl Stream<Item = Result<FeatureFlag>> + Send + 'static {
         let starts = (|| {
             let mut pairs = filter.query_pairs();
             pairs.push(("limit", self.inner.config.page_size.to_string()));
@@ -128,7 +145,11 @@ impl Client {
 
     /// The non-deleted flag with this key (archived included), if any.
     pub async fn find_flag(&self, key: &str) -> Result<Option<FeatureFlag>> {
-        let filter = ListFlags { key: Some(key.to_owned()), include_archived: true, ..ListFlags::default() };
+        let filter = ListFlags {
+            key: Some(key.to_owned()),
+            include_archived: true,
+            ..ListFlags::default()
+        };
         let flags: Vec<FeatureFlag> = self.list_flags(&filter).try_collect().await?;
         Ok(flags.into_iter().find(|f| f.key.eq_ignore_ascii_case(key)))
     }
@@ -139,7 +160,10 @@ impl Client {
         let url = self.project_url("feature_flags/")?;
         let mut call = self.call(Method::POST, ROUTE_FLAGS, url);
         Self::json_body(&mut call, flag)?;
-        match self.execute_checked(&call, || self.find_flag(&flag.key)).await? {
+        match self
+            .execute_checked(&call, || self.find_flag(&flag.key))
+            .await?
+        {
             Ok(raw) => Self::decode(ROUTE_FLAGS, &raw.body),
             Err(existing) => {
                 tracing::info!(key = %flag.key, id = existing.id, "create had already succeeded");
@@ -158,10 +182,18 @@ impl Client {
 
     /// `bulk_update_tags`: with [`TagAction::Add`] an atomic, additive tag change that PostHog
     /// records in each flag's activity.
-    pub async fn bulk_update_tags(&self, ids: &[i64], action: TagAction, tags: &[String]) -> Result<BulkTagsResult> {
+    pub async fn bulk_update_tags(
+        &self,
+        ids: &[i64],
+        action: TagAction,
+        tags: &[String],
+    ) -> Result<BulkTagsResult> {
         let url = self.project_url("feature_flags/bulk_update_tags/")?;
         let mut call = self.call(Method::POST, ROUTE_BULK_TAGS, url);
-        Self::json_body(&mut call, &json!({ "ids": ids, "action": action, "tags": tags }))?;
+        Self::json_body(
+            &mut call,
+            &json!({ "ids": ids, "action": action, "tags": tags }),
+        )?;
         self.fetch(&call).await
     }
 
@@ -173,11 +205,22 @@ impl Client {
 
     /// A flag's activity log, newest first, over every page (page-based paging; needs the
     /// `activity_log:read` scope).
-    pub fn flag_activity(&self, id: i64) -> impl Stream<Item = Result<ActivityEntry>> + Send + 'static {
+    pub fn flag_activity(
+        &self,
+        id: i64,
+    ) -> impl Stream<Item = Result<ActivityEntry>> + Send + 'static {
         let client = self.clone();
         let start = self
             .project_url(&format!("feature_flags/{id}/activity/"))
-            .map(|u| self.with_query(u, &[("limit", self.inner.config.page_size.to_string()), ("page", "1".into())]));
+            .map(|u| {
+                self.with_query(
+                    u,
+                    &[
+                        ("limit", self.inner.config.page_size.to_string()),
+                        ("page", "1".into()),
+                    ],
+                )
+            });
         let state = start.map(|u| (Some(u), HashSet::<String>::new()));
         stream::once(async move { state })
             .map_ok(move |state| {
@@ -189,10 +232,13 @@ impl Client {
                         if !seen.insert(url.as_str().to_owned()) {
                             return Err(Error::Protocol {
                                 route: ROUTE_ACTIVITY,
-                                message: "pagination cursor repeated; stopping to avoid a loop".into(),
+                                message: "pagination cursor repeated; stopping to avoid a loop"
+                                    .into(),
                             });
                         }
-                        let page: ActivityPage = client.fetch(&client.call(Method::GET, ROUTE_ACTIVITY, url)).await?;
+                        let page: ActivityPage = client
+                            .fetch(&client.call(Method::GET, ROUTE_ACTIVITY, url))
+                            .await?;
                         let next = match page.next.as_deref() {
                             Some(n) => Some(client.same_origin(ROUTE_ACTIVITY, n)?),
                             None => None,
@@ -207,7 +253,10 @@ impl Client {
     }
 
     /// Experiments over every page; archived ones hidden unless asked for.
-    pub fn list_experiments(&self, filter: &ListExperiments) -> impl Stream<Item = Result<Experiment>> + Send + 'static {
+    pub fn list_experiments(
+        &self,
+        filter: &ListExperiments,
+    ) -> impl Stream<Item = Result<Experiment>> + Send + 'static {
         let mut pairs = vec![("limit", self.inner.config.page_size.to_string())];
         if let Some(a) = filter.archived {
             pairs.push(("archived", a.to_string()));
@@ -215,7 +264,9 @@ impl Client {
         if let Some(s) = &filter.status {
             pairs.push(("status", s.clone()));
         }
-        let starts = self.project_url("experiments/").map(|u| vec![self.with_query(u, &pairs)]);
+        let starts = self
+            .project_url("experiments/")
+            .map(|u| vec![self.with_query(u, &pairs)]);
         self.scan(ROUTE_EXPERIMENTS, starts)
     }
 }

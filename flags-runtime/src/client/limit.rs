@@ -36,12 +36,18 @@ pub struct Rate {
 impl Rate {
     /// `max` requests per minute.
     pub const fn per_minute(max: u32) -> Rate {
-        Rate { max, per: Duration::from_secs(60) }
+        Rate {
+            max,
+            per: Duration::from_secs(60),
+        }
     }
 
     /// `max` requests per hour.
     pub const fn per_hour(max: u32) -> Rate {
-        Rate { max, per: Duration::from_secs(3600) }
+        Rate {
+            max,
+            per: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -69,7 +75,11 @@ impl Default for Limits {
 impl Limits {
     /// No rate limits (concurrency stays bounded at 8). For tests and self-hosted instances.
     pub fn unlimited() -> Self {
-        Limits { crud: Vec::new(), query: Vec::new(), concurrency: 8 }
+        Limits {
+            crud: Vec::new(),
+            query: Vec::new(),
+            concurrency: 8,
+        }
     }
 }
 
@@ -88,7 +98,13 @@ struct ClassState {
 impl ClassState {
     fn new(rates: &[Rate]) -> Self {
         ClassState {
-            windows: rates.iter().map(|&rate| Window { rate, done: VecDeque::new() }).collect(),
+            windows: rates
+                .iter()
+                .map(|&rate| Window {
+                    rate,
+                    done: VecDeque::new(),
+                })
+                .collect(),
             in_flight: 0,
         }
     }
@@ -107,7 +123,9 @@ impl ClassState {
                 // Requests that must leave the window before one more fits.
                 let need = used - max + 1;
                 let this = match w.done.get(need.wrapping_sub(1)) {
-                    Some(&t) if need <= w.done.len() => (t + w.rate.per).saturating_duration_since(now),
+                    Some(&t) if need <= w.done.len() => {
+                        (t + w.rate.per).saturating_duration_since(now)
+                    }
                     _ => Duration::MAX,
                 };
                 let this = this.max(Duration::from_millis(1));
@@ -167,7 +185,10 @@ impl Limiter {
     /// Waits until a request of `class` may start, and records it as in flight.
     pub(crate) async fn acquire(&self, class: LimitClass) -> Ticket<'_> {
         let Some(state) = self.state(class) else {
-            return Ticket { limiter: self, class };
+            return Ticket {
+                limiter: self,
+                class,
+            };
         };
         loop {
             let notified = self.notify.notified();
@@ -176,7 +197,10 @@ impl Limiter {
                 match s.wait(Instant::now()) {
                     None => {
                         s.in_flight += 1;
-                        return Ticket { limiter: self, class };
+                        return Ticket {
+                            limiter: self,
+                            class,
+                        };
                     }
                     Some(w) => w,
                 }
@@ -200,7 +224,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sliding_window_admits_max_then_waits_for_the_oldest_to_expire() {
         let limiter = Limiter::new(&Limits {
-            crud: vec![Rate { max: 3, per: Duration::from_secs(10) }],
+            crud: vec![Rate {
+                max: 3,
+                per: Duration::from_secs(10),
+            }],
             query: vec![],
             concurrency: 8,
         });
@@ -216,7 +243,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn in_flight_requests_count_against_the_window() {
         let limiter = Limiter::new(&Limits {
-            crud: vec![Rate { max: 2, per: Duration::from_secs(10) }],
+            crud: vec![Rate {
+                max: 2,
+                per: Duration::from_secs(10),
+            }],
             query: vec![],
             concurrency: 8,
         });
@@ -239,7 +269,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn public_calls_are_not_limited() {
-        let limiter = Limiter::new(&Limits { crud: vec![], query: vec![], concurrency: 1 });
+        let limiter = Limiter::new(&Limits {
+            crud: vec![],
+            query: vec![],
+            concurrency: 1,
+        });
         for _ in 0..100 {
             drop(limiter.acquire(LimitClass::Public).await);
         }

@@ -57,7 +57,9 @@ struct Inner {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +133,14 @@ impl Client {
             })?;
         let limiter = limit::Limiter::new(&config.limits);
         let slots = Semaphore::new(config.limits.concurrency);
-        Ok(Client { inner: Arc::new(Inner { config, http, limiter, slots }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                limiter,
+                slots,
+            }),
+        })
     }
 
     /// A client configured from the environment ([`Config::from_env`]).
@@ -147,7 +156,10 @@ impl Client {
     /// `<host>/api/projects/<id>/<rest>`.
     pub(crate) fn project_url(&self, rest: &str) -> Result<Url> {
         let id = self.inner.config.require_project_id()?;
-        self.join(&self.inner.config.host, &format!("/api/projects/{id}/{rest}"))
+        self.join(
+            &self.inner.config.host,
+            &format!("/api/projects/{id}/{rest}"),
+        )
     }
 
     pub(crate) fn join(&self, base: &Url, path: &str) -> Result<Url> {
@@ -207,16 +219,27 @@ impl Client {
             duration_ms = tracing::field::Empty,
         );
         async {
-            let _slot = self.inner.slots.acquire().await.map_err(|_| Error::Protocol {
-                route: call.route,
-                message: "client is shutting down".into(),
-            })?;
+            let _slot = self
+                .inner
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| Error::Protocol {
+                    route: call.route,
+                    message: "client is shutting down".into(),
+                })?;
             let _ticket = self.inner.limiter.acquire(call.class).await;
             let started = tokio::time::Instant::now();
-            let mut req = self.inner.http.request(call.method.clone(), call.url.clone());
+            let mut req = self
+                .inner
+                .http
+                .request(call.method.clone(), call.url.clone());
             if matches!(call.auth, Auth::Personal | Auth::PersonalAndProject) {
                 let key = self.inner.config.require_personal_key()?;
-                req = req.header(reqwest::header::AUTHORIZATION, sensitive(&format!("Bearer {}", key.expose()))?);
+                req = req.header(
+                    reqwest::header::AUTHORIZATION,
+                    sensitive(&format!("Bearer {}", key.expose()))?,
+                );
             }
             if call.auth == Auth::PersonalAndProject {
                 let token = self.inner.config.require_project_key()?;
@@ -226,7 +249,9 @@ impl Client {
                 req = req.header(name.clone(), value.as_str());
             }
             if let Some(body) = &call.body {
-                req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
             }
             let result = async {
                 let resp = req.send().await?;
@@ -254,9 +279,17 @@ impl Client {
                     let e = e.without_url();
                     tracing::debug!(error = %e, "transport error");
                     return Err(if e.is_timeout() {
-                        Error::Timeout { method, route: call.route, after: self.inner.config.request_timeout }
+                        Error::Timeout {
+                            method,
+                            route: call.route,
+                            after: self.inner.config.request_timeout,
+                        }
                     } else {
-                        Error::Connect { method, route: call.route, source: Box::new(e) }
+                        Error::Connect {
+                            method,
+                            route: call.route,
+                            source: Box::new(e),
+                        }
                     });
                 }
             };
@@ -271,7 +304,13 @@ impl Client {
         .await
     }
 
-    fn api_error(&self, call: &Call, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Error {
+    fn api_error(
+        &self,
+        call: &Call,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Error {
         let method = method_name(&call.method);
         let env: Envelope = serde_json::from_slice(body).unwrap_or_default();
         let detail = match (&env.detail, &env.error) {
@@ -282,9 +321,22 @@ impl Client {
         };
         if status == 429 {
             let retry_after = retry_after.or_else(|| wait_from_detail(&detail));
-            return Error::RateLimited { method, route: call.route, retry_after, detail };
+            return Error::RateLimited {
+                method,
+                route: call.route,
+                retry_after,
+                detail,
+            };
         }
-        Error::Api { method, route: call.route, status, kind: env.kind, code: env.code, detail, attr: env.attr }
+        Error::Api {
+            method,
+            route: call.route,
+            status,
+            kind: env.kind,
+            code: env.code,
+            detail,
+            attr: env.attr,
+        }
     }
 
     /// How long to wait before attempt `attempt + 1`, or `None` to give up.
@@ -327,7 +379,11 @@ impl Client {
     /// Sends a call that must not be repeated blindly (a create). Before each retry,
     /// `already_done` looks for the effect of an earlier attempt; if it finds one, that is the
     /// answer. 429s are retried without looking, because PostHog throttles before it processes.
-    pub(crate) async fn execute_checked<T, F, Fut>(&self, call: &Call, already_done: F) -> Result<Result<Raw, T>>
+    pub(crate) async fn execute_checked<T, F, Fut>(
+        &self,
+        call: &Call,
+        already_done: F,
+    ) -> Result<Result<Raw, T>>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>>>,

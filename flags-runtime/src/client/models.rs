@@ -142,13 +142,19 @@ pub struct ListFlags {
 impl ListFlags {
     /// Every non-deleted flag, archived ones included.
     pub fn everything() -> Self {
-        ListFlags { include_archived: true, ..Self::default() }
+        ListFlags {
+            include_archived: true,
+            ..Self::default()
+        }
     }
 
     pub(crate) fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut q = Vec::new();
         if !self.tags.is_empty() {
-            q.push(("tags", serde_json::Value::from(self.tags.clone()).to_string()));
+            q.push((
+                "tags",
+                serde_json::Value::from(self.tags.clone()).to_string(),
+            ));
         }
         if let Some(a) = self.archived {
             q.push(("archived", a.to_string()));
@@ -381,7 +387,13 @@ impl QueryResponse {
     pub fn rows(&self) -> Vec<Map<String, Value>> {
         self.results
             .iter()
-            .map(|row| self.columns.iter().cloned().zip(row.iter().cloned()).collect())
+            .map(|row| {
+                self.columns
+                    .iter()
+                    .cloned()
+                    .zip(row.iter().cloned())
+                    .collect()
+            })
             .collect()
     }
 }

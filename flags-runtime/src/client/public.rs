@@ -6,7 +6,9 @@ use reqwest::Method;
 use reqwest::header::IF_NONE_MATCH;
 use serde_json::json;
 
-use super::{Auth, CaptureEvent, Client, Definitions, FlagsRequest, FlagsResponse, LimitClass, Result};
+use super::{
+    Auth, CaptureEvent, Client, Definitions, FlagsRequest, FlagsResponse, LimitClass, Result,
+};
 
 const ROUTE_DEFINITIONS: &str = "/flags/definitions";
 const ROUTE_FLAGS_V2: &str = "/flags?v=2";
@@ -18,7 +20,10 @@ impl Client {
     /// lands in a log line). With `etag`, a 304 answers [`Definitions::NotModified`]. A 402
     /// (over quota) is an [`super::Error::Api`] with status 402: SDKs then stop evaluating locally.
     pub async fn flag_definitions(&self, etag: Option<&str>) -> Result<Definitions> {
-        let url = self.join(&self.inner.config.public_host, "/flags/definitions?send_cohorts")?;
+        let url = self.join(
+            &self.inner.config.public_host,
+            "/flags/definitions?send_cohorts",
+        )?;
         let mut call = self.call(Method::GET, ROUTE_DEFINITIONS, url);
         call.auth = Auth::PersonalAndProject;
         call.class = LimitClass::Public;
@@ -29,7 +34,10 @@ impl Client {
         if raw.status == 304 {
             return Ok(Definitions::NotModified);
         }
-        Ok(Definitions::Modified { definitions: Self::decode(ROUTE_DEFINITIONS, &raw.body)?, etag: raw.etag })
+        Ok(Definitions::Modified {
+            definitions: Self::decode(ROUTE_DEFINITIONS, &raw.body)?,
+            etag: raw.etag,
+        })
     }
 
     /// `POST /flags?v=2`: remote evaluation for one user.
@@ -57,9 +65,15 @@ impl Client {
         call.class = LimitClass::Public;
         let batch: Vec<CaptureEvent> = events
             .iter()
-            .map(|e| CaptureEvent { uuid: e.uuid.clone().or_else(|| Some(new_uuid())), ..e.clone() })
+            .map(|e| CaptureEvent {
+                uuid: e.uuid.clone().or_else(|| Some(new_uuid())),
+                ..e.clone()
+            })
             .collect();
-        Self::json_body(&mut call, &json!({ "api_key": token.expose(), "historical_migration": false, "batch": batch }))?;
+        Self::json_body(
+            &mut call,
+            &json!({ "api_key": token.expose(), "historical_migration": false, "batch": batch }),
+        )?;
         self.execute(&call).await.map(|_| ())
     }
 }

@@ -185,7 +185,9 @@ impl Client {
                     status: 400,
                     kind: Some("validation_error".into()),
                     code: Some("query_failed".into()),
-                    detail: status.error_message.unwrap_or_else(|| "query failed".into()),
+                    detail: status
+                        .error_message
+                        .unwrap_or_else(|| "query failed".into()),
                     attr: None,
                 });
             }
@@ -196,13 +198,20 @@ impl Client {
                 });
             }
             if tokio::time::Instant::now() + interval > deadline {
-                return Err(Error::Timeout { method: "GET", route: ROUTE_QUERY_STATUS, after: cfg.query_timeout });
+                return Err(Error::Timeout {
+                    method: "GET",
+                    route: ROUTE_QUERY_STATUS,
+                    after: cfg.query_timeout,
+                });
             }
             tokio::time::sleep(interval).await;
             interval = (interval * 2).min(Duration::from_secs(5));
             let url = self.project_url(&format!("query/{}/", status.id))?;
-            let raw = self.execute(&self.call(Method::GET, ROUTE_QUERY_STATUS, url)).await?;
-            status = Self::decode::<QueryStatusEnvelope>(ROUTE_QUERY_STATUS, &raw.body)?.query_status;
+            let raw = self
+                .execute(&self.call(Method::GET, ROUTE_QUERY_STATUS, url))
+                .await?;
+            status =
+                Self::decode::<QueryStatusEnvelope>(ROUTE_QUERY_STATUS, &raw.body)?.query_status;
         }
     }
 
@@ -235,10 +244,19 @@ impl Client {
                     flag: text(row.get("flag")),
                     variant: text(row.get("variant")),
                     outcome_event: text(row.get("outcome_event")),
-                    exposed_users: num(row.get("exposed_users"), &format!("results[{i}].exposed_users"))?,
-                    outcome_events: num(row.get("outcome_events"), &format!("results[{i}].outcome_events"))?,
+                    exposed_users: num(
+                        row.get("exposed_users"),
+                        &format!("results[{i}].exposed_users"),
+                    )?,
+                    outcome_events: num(
+                        row.get("outcome_events"),
+                        &format!("results[{i}].outcome_events"),
+                    )?,
                     successes: num(row.get("successes"), &format!("results[{i}].successes"))?,
-                    users_with_outcome: num(row.get("users_with_outcome"), &format!("results[{i}].users_with_outcome"))?,
+                    users_with_outcome: num(
+                        row.get("users_with_outcome"),
+                        &format!("results[{i}].users_with_outcome"),
+                    )?,
                 })
             })
             .collect()

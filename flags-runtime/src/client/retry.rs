@@ -39,7 +39,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        RetryPolicy { max_attempts: 1, ..Self::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The backoff delays for one request, in order.
@@ -63,7 +66,10 @@ impl RetryPolicy {
 /// seconds." → 37 s. Accepts "1 second" and fractional seconds.
 pub fn wait_from_detail(detail: &str) -> Option<Duration> {
     let rest = &detail[detail.find("available in ")? + "available in ".len()..];
-    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let secs: f64 = number.parse().ok()?;
     if !rest[number.len()..].trim_start().starts_with("second") || !secs.is_finite() || secs < 0.0 {
         return None;
@@ -86,8 +92,14 @@ mod tests {
             wait_from_detail("Request was throttled. Expected available in 37 seconds."),
             Some(Duration::from_secs(37))
         );
-        assert_eq!(wait_from_detail("Expected available in 1 second."), Some(Duration::from_secs(1)));
-        assert_eq!(wait_from_detail("Expected available in 0.5 seconds"), Some(Duration::from_millis(500)));
+        assert_eq!(
+            wait_from_detail("Expected available in 1 second."),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            wait_from_detail("Expected available in 0.5 seconds"),
+            Some(Duration::from_millis(500))
+        );
         assert_eq!(wait_from_detail("Rate limit exceeded"), None);
         assert_eq!(wait_from_detail("Expected available in soon seconds"), None);
     }

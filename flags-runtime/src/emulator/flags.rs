@@ -13,8 +13,12 @@ fn user() -> Value {
 
 /// The flag as the API returns it.
 pub(crate) fn flag_json(state: &State, f: &Flag) -> Value {
-    let experiments: Vec<i64> =
-        state.experiments.iter().filter(|e| !e.deleted && e.feature_flag_key == f.key).map(|e| e.id).collect();
+    let experiments: Vec<i64> = state
+        .experiments
+        .iter()
+        .filter(|e| !e.deleted && e.feature_flag_key == f.key)
+        .map(|e| e.id)
+        .collect();
     json!({
         "id": f.id, "name": f.name, "key": f.key, "filters": f.filters, "deleted": f.deleted,
         "active": f.active, "archived": f.archived, "created_by": user(), "created_at": iso(f.created_at),
@@ -27,11 +31,16 @@ pub(crate) fn flag_json(state: &State, f: &Flag) -> Value {
 }
 
 fn is_multivariate(filters: &Value) -> bool {
-    filters["multivariate"]["variants"].as_array().is_some_and(|v| !v.is_empty())
+    filters["multivariate"]["variants"]
+        .as_array()
+        .is_some_and(|v| !v.is_empty())
 }
 
 fn groups(filters: &Value) -> &[Value] {
-    filters["groups"].as_array().map(Vec::as_slice).unwrap_or(&[])
+    filters["groups"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn rollout(group: &Value) -> f64 {
@@ -47,27 +56,40 @@ fn unfiltered(group: &Value) -> bool {
 /// everyone (a condition's variant override, or a variant at 100%).
 pub(crate) fn effectively_full_rollout(filters: &Value) -> bool {
     let gs = groups(filters);
-    let full_groups: Vec<&Value> = gs.iter().filter(|g| unfiltered(g) && rollout(g) >= 100.0).collect();
+    let full_groups: Vec<&Value> = gs
+        .iter()
+        .filter(|g| unfiltered(g) && rollout(g) >= 100.0)
+        .collect();
     if !is_multivariate(filters) {
         return gs.is_empty() || !full_groups.is_empty();
     }
     let variant_at_100 = filters["multivariate"]["variants"]
         .as_array()
-        .is_some_and(|vs| vs.iter().any(|v| v["rollout_percentage"].as_f64() == Some(100.0)));
-    full_groups.iter().any(|g| g["variant"].is_string()) || (!full_groups.is_empty() && variant_at_100)
+        .is_some_and(|vs| {
+            vs.iter()
+                .any(|v| v["rollout_percentage"].as_f64() == Some(100.0))
+        });
+    full_groups.iter().any(|g| g["variant"].is_string())
+        || (!full_groups.is_empty() && variant_at_100)
 }
 
 /// Case-insensitive "contains" where each space matches `[\s\-_]*` (PostHog's search).
 fn search_matches(haystack: &str, needle: &str) -> bool {
     let hay: Vec<char> = haystack.to_lowercase().chars().collect();
-    let parts: Vec<Vec<char>> =
-        needle.to_lowercase().split(' ').filter(|p| !p.is_empty()).map(|p| p.chars().collect()).collect();
+    let parts: Vec<Vec<char>> = needle
+        .to_lowercase()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.chars().collect())
+        .collect();
     if parts.is_empty() {
         return true;
     }
     let sep = |c: char| c.is_whitespace() || c == '-' || c == '_';
     fn match_at(hay: &[char], parts: &[Vec<char>], sep: &dyn Fn(char) -> bool) -> bool {
-        let Some((first, rest)) = parts.split_first() else { return true };
+        let Some((first, rest)) = parts.split_first() else {
+            return true;
+        };
         if !hay.starts_with(first) {
             return false;
         }
@@ -90,8 +112,15 @@ fn search_matches(haystack: &str, needle: &str) -> bool {
 }
 
 fn page_params(req: &Req, default_limit: usize) -> (usize, usize) {
-    let limit = req.param("limit").and_then(|v| v.parse().ok()).filter(|&l| l > 0).unwrap_or(default_limit);
-    let offset = req.param("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit = req
+        .param("limit")
+        .and_then(|v| v.parse().ok())
+        .filter(|&l| l > 0)
+        .unwrap_or(default_limit);
+    let offset = req
+        .param("offset")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     (limit, offset)
 }
 
@@ -99,10 +128,17 @@ fn page_params(req: &Req, default_limit: usize) -> (usize, usize) {
 pub(crate) fn paginate(req: &Req, items: Vec<Value>) -> Resp {
     let (limit, offset) = page_params(req, 100);
     let count = items.len();
-    let next = (offset + limit < count)
-        .then(|| req.url_with(&[("limit", limit.to_string()), ("offset", (offset + limit).to_string())]));
+    let next = (offset + limit < count).then(|| {
+        req.url_with(&[
+            ("limit", limit.to_string()),
+            ("offset", (offset + limit).to_string()),
+        ])
+    });
     let previous = (offset > 0).then(|| {
-        req.url_with(&[("limit", limit.to_string()), ("offset", offset.saturating_sub(limit).to_string())])
+        req.url_with(&[
+            ("limit", limit.to_string()),
+            ("offset", offset.saturating_sub(limit).to_string()),
+        ])
     });
     let results: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
     Resp::ok(&json!({ "count": count, "next": next, "previous": previous, "results": results }))
@@ -113,19 +149,35 @@ pub(crate) fn list(state: &State, req: &Req) -> Resp {
     if let Some(s) = req.param("search")
         && s.chars().count() > 200
     {
-        return Resp::validation("invalid_input", "Search term cannot exceed 200 characters", None);
+        return Resp::validation(
+            "invalid_input",
+            "Search term cannot exceed 200 characters",
+            None,
+        );
     }
     // A tags value that is not a JSON list is silently ignored, as in PostHog.
     let tags: Option<Vec<String>> = req
         .param("tags")
         .and_then(|t| serde_json::from_str::<Vec<Value>>(t).ok())
-        .map(|v| v.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect());
+        .map(|v| {
+            v.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        });
     let excluded: Option<Vec<String>> = req
         .param("excluded_tags")
         .and_then(|t| serde_json::from_str::<Vec<Value>>(t).ok())
-        .map(|v| v.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect());
-    let experiment_keys: Vec<&str> =
-        state.experiments.iter().filter(|e| !e.deleted).map(|e| e.feature_flag_key.as_str()).collect();
+        .map(|v| {
+            v.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        });
+    let experiment_keys: Vec<&str> = state
+        .experiments
+        .iter()
+        .filter(|e| !e.deleted)
+        .map(|e| e.feature_flag_key.as_str())
+        .collect();
     let mut flags: Vec<&Flag> = state
         .flags
         .iter()
@@ -134,16 +186,29 @@ pub(crate) fn list(state: &State, req: &Req) -> Resp {
             None => !f.archived,
             Some(a) => f.archived == a.eq_ignore_ascii_case("true"),
         })
-        .filter(|f| tags.as_ref().is_none_or(|ts| f.tags.iter().any(|t| ts.contains(t))))
-        .filter(|f| excluded.as_ref().is_none_or(|ts| !f.tags.iter().any(|t| ts.contains(t))))
+        .filter(|f| {
+            tags.as_ref()
+                .is_none_or(|ts| f.tags.iter().any(|t| ts.contains(t)))
+        })
+        .filter(|f| {
+            excluded
+                .as_ref()
+                .is_none_or(|ts| !f.tags.iter().any(|t| ts.contains(t)))
+        })
         .filter(|f| match req.param("active") {
             Some("true") => f.active,
             Some("false") => !f.active,
             Some("STALE") => f.active && effectively_full_rollout(&f.filters),
             _ => true,
         })
-        .filter(|f| req.param("key").is_none_or(|k| f.key.eq_ignore_ascii_case(k)))
-        .filter(|f| req.param("search").is_none_or(|s| search_matches(&f.key, s) || search_matches(&f.name, s)))
+        .filter(|f| {
+            req.param("key")
+                .is_none_or(|k| f.key.eq_ignore_ascii_case(k))
+        })
+        .filter(|f| {
+            req.param("search")
+                .is_none_or(|s| search_matches(&f.key, s) || search_matches(&f.name, s))
+        })
         .filter(|f| match req.param("type") {
             Some("boolean") => !is_multivariate(&f.filters),
             Some("multivariant") => is_multivariate(&f.filters),
@@ -153,7 +218,10 @@ pub(crate) fn list(state: &State, req: &Req) -> Resp {
         })
         .collect();
     flags.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    let resp = paginate(req, flags.into_iter().map(|f| flag_json(state, f)).collect());
+    let resp = paginate(
+        req,
+        flags.into_iter().map(|f| flag_json(state, f)).collect(),
+    );
     if state.knobs.repeat_cursor {
         let mut body: Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         if body["next"].is_string() {
@@ -175,7 +243,14 @@ pub(crate) fn get(state: &State, id: i64) -> Resp {
 fn activity(state: &mut State, flag: &Flag, kind: &str, changes: Vec<Value>) {
     let id = state.id();
     let created_at = state.now_ms();
-    state.activity.push(Activity { id, flag_id: flag.id, key: flag.key.clone(), activity: kind.into(), changes, created_at });
+    state.activity.push(Activity {
+        id,
+        flag_id: flag.id,
+        key: flag.key.clone(),
+        activity: kind.into(),
+        changes,
+        created_at,
+    });
 }
 
 fn change(field: &str, before: Value, after: Value) -> Value {
@@ -186,12 +261,24 @@ fn change(field: &str, before: Value, after: Value) -> Value {
 /// (archived included), then the regex.
 fn validate_key(state: &State, key: &str) -> Result<(), Resp> {
     if key.chars().count() > 400 {
-        return Err(Resp::validation("max_length", "Ensure this field has no more than 400 characters.", Some("key")));
+        return Err(Resp::validation(
+            "max_length",
+            "Ensure this field has no more than 400 characters.",
+            Some("key"),
+        ));
     }
     if state.flags.iter().any(|f| !f.deleted && f.key == key) {
-        return Err(Resp::validation("unique", "There is already a feature flag with this key.", Some("key")));
+        return Err(Resp::validation(
+            "unique",
+            "There is already a feature flag with this key.",
+            Some("key"),
+        ));
     }
-    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(Resp::validation(
             "invalid_key",
             "Only letters, numbers, hyphens (-) & underscores (_) are allowed.",
@@ -203,7 +290,11 @@ fn validate_key(state: &State, key: &str) -> Result<(), Resp> {
 
 fn validate_filters(filters: &Value, creating: bool) -> Result<(), Resp> {
     if !filters.is_object() {
-        return Err(Resp::validation("invalid_input", "Filters must be an object.", Some("filters")));
+        return Err(Resp::validation(
+            "invalid_input",
+            "Filters must be an object.",
+            Some("filters"),
+        ));
     }
     if filters.get("version").is_some() {
         return Err(Resp::validation(
@@ -252,11 +343,23 @@ pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
         }
     };
     let active = body.get("active").and_then(Value::as_bool).unwrap_or(true);
-    let archived = body.get("archived").and_then(Value::as_bool).unwrap_or(false);
+    let archived = body
+        .get("archived")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if archived && active {
-        return Resp::validation("invalid_input", "An archived feature flag cannot be active.", Some("archived"));
+        return Resp::validation(
+            "invalid_input",
+            "An archived feature flag cannot be active.",
+            Some("archived"),
+        );
     }
-    let tags = normalize_tags(body.get("tags").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]));
+    let tags = normalize_tags(
+        body.get("tags")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+    );
     // Soft-deleted flags holding the key are removed so the key can be reused.
     state.flags.retain(|f| !(f.deleted && f.key == key));
     let id = state.id();
@@ -264,7 +367,11 @@ pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
     let flag = Flag {
         id,
         key: key.to_owned(),
-        name: body.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        name: body
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         filters,
         active,
         archived,
@@ -273,9 +380,19 @@ pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
         version: 1,
         created_at: now,
         updated_at: now,
-        ensure_experience_continuity: body.get("ensure_experience_continuity").and_then(Value::as_bool).unwrap_or(false),
+        ensure_experience_continuity: body
+            .get("ensure_experience_continuity")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     };
-    activity(state, &flag, "created", vec![json!({ "type": "FeatureFlag", "action": "created", "field": null, "before": null, "after": null })]);
+    activity(
+        state,
+        &flag,
+        "created",
+        vec![
+            json!({ "type": "FeatureFlag", "action": "created", "field": null, "before": null, "after": null }),
+        ],
+    );
     let out = flag_json(state, &flag);
     state.flags.push(flag);
     Resp::json(201, &out)
@@ -283,7 +400,9 @@ pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
 
 /// `PATCH …/feature_flags/:id/`: a partial update.
 pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
-    let Some(idx) = state.flags.iter().position(|f| f.id == id) else { return Resp::not_found() };
+    let Some(idx) = state.flags.iter().position(|f| f.id == id) else {
+        return Resp::not_found();
+    };
     let Some(body) = body.as_object() else {
         return Resp::validation("invalid_input", "Expected a JSON object.", None);
     };
@@ -312,13 +431,20 @@ pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
     if let Some(d) = body.get("deleted").and_then(Value::as_bool) {
         f.deleted = d;
     }
-    if let Some(e) = body.get("ensure_experience_continuity").and_then(Value::as_bool) {
+    if let Some(e) = body
+        .get("ensure_experience_continuity")
+        .and_then(Value::as_bool)
+    {
         f.ensure_experience_continuity = e;
     }
     if let Some(tags) = body.get("tags").and_then(Value::as_array) {
         f.tags = normalize_tags(tags);
     }
-    if f.archived && !before.archived && before.active && body.get("active").and_then(Value::as_bool) != Some(false) {
+    if f.archived
+        && !before.archived
+        && before.active
+        && body.get("active").and_then(Value::as_bool) != Some(false)
+    {
         return Resp::validation(
             "invalid_input",
             "Cannot archive an enabled feature flag. Disable it first, or send active: false in the same request.",
@@ -326,7 +452,11 @@ pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
         );
     }
     if f.archived && f.active {
-        return Resp::validation("invalid_input", "Cannot enable an archived feature flag. Unarchive it first.", None);
+        return Resp::validation(
+            "invalid_input",
+            "Cannot enable an archived feature flag. Unarchive it first.",
+            None,
+        );
     }
     f.version = before.version + 1;
     f.updated_at = state.now_ms();
@@ -376,16 +506,33 @@ pub(crate) fn activity_log(state: &State, req: &Req, id: Option<i64>) -> Resp {
     {
         return Resp::not_found();
     }
-    let limit: usize = req.param("limit").and_then(|v| v.parse().ok()).unwrap_or(10).max(1);
-    let page: usize = req.param("page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
-    let mut entries: Vec<&Activity> = state.activity.iter().filter(|a| id.is_none_or(|id| a.flag_id == id)).collect();
+    let limit: usize = req
+        .param("limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+        .max(1);
+    let page: usize = req
+        .param("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut entries: Vec<&Activity> = state
+        .activity
+        .iter()
+        .filter(|a| id.is_none_or(|id| a.flag_id == id))
+        .collect();
     entries.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     let total = entries.len();
     let pages = total.div_ceil(limit).max(1);
     if page > pages {
         return Resp::error(404, "invalid_request", "not_found", "Invalid page.", None);
     }
-    let results: Vec<Value> = entries.iter().skip((page - 1) * limit).take(limit).map(|a| activity_json(a)).collect();
+    let results: Vec<Value> = entries
+        .iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(|a| activity_json(a))
+        .collect();
     let link = |p: usize| req.url_with(&[("limit", limit.to_string()), ("page", p.to_string())]);
     Resp::ok(&json!({
         "results": results,
@@ -397,19 +544,30 @@ pub(crate) fn activity_log(state: &State, req: &Req, id: Option<i64>) -> Resp {
 
 /// `GET …/feature_flags/:id/status/`.
 pub(crate) fn status(state: &State, id: i64) -> Resp {
-    let Some(f) = state.flags.iter().find(|f| f.id == id) else { return Resp::not_found() };
+    let Some(f) = state.flags.iter().find(|f| f.id == id) else {
+        return Resp::not_found();
+    };
     let full = effectively_full_rollout(&f.filters);
     let (status, reason) = if f.deleted {
         ("deleted", "Flag has been deleted")
     } else if f.archived {
         ("archived", "Flag has been archived")
     } else if f.active && full {
-        ("stale", "Flag is at 100% rollout with no targeting conditions")
+        (
+            "stale",
+            "Flag is at 100% rollout with no targeting conditions",
+        )
     } else {
-        ("active", "Flag is not fully rolled out and may still be evaluated")
+        (
+            "active",
+            "Flag is not fully rolled out and may still be evaluated",
+        )
     };
     let gs = groups(&f.filters);
-    let max = gs.iter().map(rollout).fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
+    let max = gs
+        .iter()
+        .map(rollout)
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
     Resp::ok(&json!({
         "status": status, "reason": reason, "reason_states_rollout": status == "stale",
         "rollout": {
@@ -431,17 +589,33 @@ pub(crate) fn bulk_update_tags(state: &mut State, body: &Value) -> Resp {
     };
     let action = body.get("action").and_then(Value::as_str).unwrap_or("");
     if !matches!(action, "add" | "remove" | "set") {
-        return Resp::validation("invalid_choice", &format!("\"{action}\" is not a valid choice."), Some("action"));
+        return Resp::validation(
+            "invalid_choice",
+            &format!("\"{action}\" is not a valid choice."),
+            Some("action"),
+        );
     }
     if ids.len() > 500 {
-        return Resp::validation("max_length", "Ensure this field has no more than 500 elements.", Some("ids"));
+        return Resp::validation(
+            "max_length",
+            "Ensure this field has no more than 500 elements.",
+            Some("ids"),
+        );
     }
     if tags.len() > 100 {
-        return Resp::validation("max_length", "Ensure this field has no more than 100 elements.", Some("tags"));
+        return Resp::validation(
+            "max_length",
+            "Ensure this field has no more than 100 elements.",
+            Some("tags"),
+        );
     }
     let tags = normalize_tags(tags);
     if ids.len() * tags.len().max(1) > 10_000 {
-        return Resp::validation("invalid_input", "Too many tag operations (ids x tags exceeds 10000).", None);
+        return Resp::validation(
+            "invalid_input",
+            "Too many tag operations (ids x tags exceeds 10000).",
+            None,
+        );
     }
     let mut updated = Vec::new();
     let mut skipped = Vec::new();
@@ -454,7 +628,11 @@ pub(crate) fn bulk_update_tags(state: &mut State, body: &Value) -> Resp {
         let before = state.flags[idx].tags.clone();
         let mut after: Vec<String> = match action {
             "add" => before.iter().chain(tags.iter()).cloned().collect(),
-            "remove" => before.iter().filter(|t| !tags.contains(t)).cloned().collect(),
+            "remove" => before
+                .iter()
+                .filter(|t| !tags.contains(t))
+                .cloned()
+                .collect(),
             _ => tags.clone(),
         };
         after.sort();
@@ -462,7 +640,12 @@ pub(crate) fn bulk_update_tags(state: &mut State, body: &Value) -> Resp {
         if after != before {
             state.flags[idx].tags = after.clone();
             let flag = state.flags[idx].clone();
-            activity(state, &flag, "updated", vec![change("tags", json!(before), json!(after))]);
+            activity(
+                state,
+                &flag,
+                "updated",
+                vec![change("tags", json!(before), json!(after))],
+            );
         }
         updated.push(json!({ "id": id, "tags": after }));
     }
@@ -500,25 +683,53 @@ pub(crate) fn list_experiments(state: &State, req: &Req) -> Resp {
 }
 
 /// Inserts an experiment (from the API or a seed), creating its flag if missing.
-pub(crate) fn insert_experiment(state: &mut State, body: &Map<String, Value>, validate: bool) -> Result<Experiment, Resp> {
+pub(crate) fn insert_experiment(
+    state: &mut State,
+    body: &Map<String, Value>,
+    validate: bool,
+) -> Result<Experiment, Resp> {
     let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
-    let key = body.get("feature_flag_key").and_then(Value::as_str).unwrap_or_default();
+    let key = body
+        .get("feature_flag_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if validate && name.is_empty() {
-        return Err(Resp::validation("required", "This field is required.", Some("name")));
+        return Err(Resp::validation(
+            "required",
+            "This field is required.",
+            Some("name"),
+        ));
     }
     if validate && key.is_empty() {
-        return Err(Resp::validation("required", "This field is required.", Some("feature_flag_key")));
+        return Err(Resp::validation(
+            "required",
+            "This field is required.",
+            Some("feature_flag_key"),
+        ));
     }
-    let start_date = body.get("start_date").and_then(Value::as_str).map(str::to_owned);
+    let start_date = body
+        .get("start_date")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     match state.flags.iter().find(|f| !f.deleted && f.key == key) {
         Some(f) if validate => {
             let first = f.filters["multivariate"]["variants"][0]["key"].as_str();
-            let n = f.filters["multivariate"]["variants"].as_array().map_or(0, Vec::len);
+            let n = f.filters["multivariate"]["variants"]
+                .as_array()
+                .map_or(0, Vec::len);
             if n < 2 {
-                return Err(Resp::validation("invalid_input", "Feature flag is not eligible for experiments.", None));
+                return Err(Resp::validation(
+                    "invalid_input",
+                    "Feature flag is not eligible for experiments.",
+                    None,
+                ));
             }
             if first != Some("control") {
-                return Err(Resp::validation("invalid_input", "Feature flag must have control as the first variant.", None));
+                return Err(Resp::validation(
+                    "invalid_input",
+                    "Feature flag must have control as the first variant.",
+                    None,
+                ));
             }
         }
         Some(_) => {}
@@ -549,19 +760,36 @@ pub(crate) fn insert_experiment(state: &mut State, body: &Map<String, Value>, va
         None => {}
     }
     let id = state.id();
-    let created_at = match body.get("created_at").and_then(Value::as_str).and_then(super::state::parse_iso) {
+    let created_at = match body
+        .get("created_at")
+        .and_then(Value::as_str)
+        .and_then(super::state::parse_iso)
+    {
         Some(ms) => ms,
         None => state.now_ms(),
     };
     let e = Experiment {
         id,
         name: name.to_owned(),
-        description: body.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        description: body
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         feature_flag_key: key.to_owned(),
         start_date,
-        end_date: body.get("end_date").and_then(Value::as_str).map(str::to_owned),
-        archived: body.get("archived").and_then(Value::as_bool).unwrap_or(false),
-        deleted: body.get("deleted").and_then(Value::as_bool).unwrap_or(false),
+        end_date: body
+            .get("end_date")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        archived: body
+            .get("archived")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        deleted: body
+            .get("deleted")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         created_at,
     };
     state.experiments.push(e.clone());
@@ -582,8 +810,13 @@ mod tests {
 
     #[test]
     fn full_rollout_follows_posthog() {
-        assert!(effectively_full_rollout(&json!({"groups": [{"properties": [], "rollout_percentage": 100}]})));
-        assert!(effectively_full_rollout(&json!({"groups": [{"properties": []}]})), "missing rollout is 100");
+        assert!(effectively_full_rollout(
+            &json!({"groups": [{"properties": [], "rollout_percentage": 100}]})
+        ));
+        assert!(
+            effectively_full_rollout(&json!({"groups": [{"properties": []}]})),
+            "missing rollout is 100"
+        );
         assert!(!effectively_full_rollout(
             &json!({"groups": [{"properties": [{"key": "email"}], "rollout_percentage": 100}]})
         ));

@@ -20,7 +20,10 @@ pub(crate) struct Req {
 impl Req {
     /// The first value of a query parameter.
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON (`Null` when empty); `Err` carries a 400 response.
@@ -29,14 +32,24 @@ impl Req {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&self.body).map_err(|e| {
-            Resp::error(400, "invalid_request", "parse_error", &format!("JSON parse error - {e}"), None)
+            Resp::error(
+                400,
+                "invalid_request",
+                "parse_error",
+                &format!("JSON parse error - {e}"),
+                None,
+            )
         })
     }
 
     /// This request's URL with some query parameters replaced (DRF's `replace_query_param`).
     pub(crate) fn url_with(&self, replace: &[(&str, String)]) -> String {
-        let mut pairs: Vec<(String, String)> =
-            self.query.iter().filter(|(k, _)| !replace.iter().any(|(r, _)| r == k)).cloned().collect();
+        let mut pairs: Vec<(String, String)> = self
+            .query
+            .iter()
+            .filter(|(k, _)| !replace.iter().any(|(r, _)| r == k))
+            .cloned()
+            .collect();
         pairs.extend(replace.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &pairs {
@@ -68,16 +81,33 @@ impl Resp {
     }
 
     pub(crate) fn empty(status: u16) -> Resp {
-        Resp { status, headers: Vec::new(), body: Vec::new() }
+        Resp {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub(crate) fn text(status: u16, text: &str) -> Resp {
-        Resp { status, headers: vec![("content-type", "text/plain".into())], body: text.as_bytes().to_vec() }
+        Resp {
+            status,
+            headers: vec![("content-type", "text/plain".into())],
+            body: text.as_bytes().to_vec(),
+        }
     }
 
     /// PostHog's (drf-exceptions-hog) error envelope.
-    pub(crate) fn error(status: u16, kind: &str, code: &str, detail: &str, attr: Option<&str>) -> Resp {
-        Resp::json(status, &json!({ "type": kind, "code": code, "detail": detail, "attr": attr }))
+    pub(crate) fn error(
+        status: u16,
+        kind: &str,
+        code: &str,
+        detail: &str,
+        attr: Option<&str>,
+    ) -> Resp {
+        Resp::json(
+            status,
+            &json!({ "type": kind, "code": code, "detail": detail, "attr": attr }),
+        )
     }
 
     pub(crate) fn validation(code: &str, detail: &str, attr: Option<&str>) -> Resp {
@@ -89,6 +119,12 @@ impl Resp {
     }
 
     pub(crate) fn method_not_allowed(method: &str) -> Resp {
-        Resp::error(405, "invalid_request", "method_not_allowed", &format!("Method \"{method}\" not allowed."), None)
+        Resp::error(
+            405,
+            "invalid_request",
+            "method_not_allowed",
+            &format!("Method \"{method}\" not allowed."),
+            None,
+        )
     }
 }

@@ -63,14 +63,21 @@ pub struct ApiKey {
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKey").field("key", &"***").field("scopes", &self.scopes).finish()
+        f.debug_struct("ApiKey")
+            .field("key", &"***")
+            .field("scopes", &self.scopes)
+            .finish()
     }
 }
 
 impl ApiKey {
     fn allows(&self, needed: &str) -> bool {
-        let write = needed.strip_suffix(":read").map(|obj| format!("{obj}:write"));
-        self.scopes.iter().any(|s| s == "*" || s == needed || Some(s) == write.as_ref())
+        let write = needed
+            .strip_suffix(":read")
+            .map(|obj| format!("{obj}:write"));
+        self.scopes
+            .iter()
+            .any(|s| s == "*" || s == needed || Some(s) == write.as_ref())
     }
 }
 
@@ -104,7 +111,10 @@ impl Default for EmulatorBuilder {
         EmulatorBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             project_id: DEFAULT_PROJECT_ID,
-            keys: vec![ApiKey { key: DEFAULT_PERSONAL_API_KEY.into(), scopes: vec!["*".into()] }],
+            keys: vec![ApiKey {
+                key: DEFAULT_PERSONAL_API_KEY.into(),
+                scopes: vec!["*".into()],
+            }],
             project_api_key: DEFAULT_PROJECT_API_KEY.into(),
             knobs: Knobs::default(),
             state_file: None,
@@ -168,7 +178,12 @@ impl EmulatorBuilder {
             state_file: self.state_file.clone(),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
-        Ok(Emulator { addr, shared, task, personal_api_key: self.keys.first().map(|k| k.key.clone()).unwrap_or_default() })
+        Ok(Emulator {
+            addr,
+            shared,
+            task,
+            personal_api_key: self.keys.first().map(|k| k.key.clone()).unwrap_or_default(),
+        })
     }
 }
 
@@ -182,7 +197,9 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -241,7 +258,11 @@ impl Emulator {
 
     /// Adds an accepted personal API key.
     pub fn add_key(&self, key: ApiKey) {
-        self.shared.keys.lock().unwrap_or_else(|e| e.into_inner()).push(key);
+        self.shared
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
     }
 
     /// The knobs now.
@@ -271,7 +292,11 @@ impl Emulator {
     pub fn seed(&self, seed: &Value) -> Result<Value, String> {
         let resp = seed_state(&mut self.shared.lock(), seed);
         let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-        if resp.status == 200 { Ok(body) } else { Err(body.to_string()) }
+        if resp.status == 200 {
+            Ok(body)
+        } else {
+            Err(body.to_string())
+        }
     }
 
     /// Forgets everything: flags, activity, experiments, events, knobs, log.
@@ -303,16 +328,25 @@ pub async fn serve(addr: SocketAddr, state_file: Option<PathBuf>) -> std::io::Re
 
 fn load_state(path: &Path) -> std::io::Result<State> {
     let text = std::fs::read(path)?;
-    let mut state: State = serde_json::from_slice(&text)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+    let mut state: State = serde_json::from_slice(&text).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })?;
     state.reindex();
     Ok(state)
 }
 
 fn save_state(path: &Path, state: &State) {
-    let Ok(text) = serde_json::to_vec(state) else { return };
+    let Ok(text) = serde_json::to_vec(state) else {
+        return;
+    };
     let tmp = path.with_extension("tmp");
-    if std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).is_err() {
+    if std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .is_err()
+    {
         tracing::warn!(path = %path.display(), "could not write the emulator state file");
     }
 }
@@ -332,7 +366,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let svc = service_fn(move |req| serve_request(shared.clone(), local, req));
             // A connection ends with an error when a fault drops it; nothing to report.
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc).await;
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }
@@ -354,7 +391,12 @@ async fn serve_request(
     local: Option<SocketAddr>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let origin = match header("host") {
         Some(host) => format!("http://{host}"),
         None => local.map(|a| format!("http://{a}")).unwrap_or_default(),
@@ -369,11 +411,31 @@ async fn serve_request(
     let authorization = header("authorization");
     let project_api_key = header("x-posthog-project-api-key");
     let if_none_match = header("if-none-match");
-    let body = match Limited::new(req.into_body(), 20 * 1024 * 1024).collect().await {
+    let body = match Limited::new(req.into_body(), 20 * 1024 * 1024)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => return Ok(to_hyper(Resp::error(413, "invalid_request", "too_large", "Request body too large.", None))),
+        Err(_) => {
+            return Ok(to_hyper(Resp::error(
+                413,
+                "invalid_request",
+                "too_large",
+                "Request body too large.",
+                None,
+            )));
+        }
     };
-    let r = Req { method, path, query, origin, authorization, project_api_key, if_none_match, body };
+    let r = Req {
+        method,
+        path,
+        query,
+        origin,
+        authorization,
+        project_api_key,
+        if_none_match,
+        body,
+    };
     match handle(&shared, r).await {
         Some(resp) => Ok(to_hyper(resp)),
         None => Err(Dropped),
@@ -385,7 +447,9 @@ fn to_hyper(resp: Resp) -> Response<Full<Bytes>> {
     for (k, v) in &resp.headers {
         builder = builder.header(*k, v.as_str());
     }
-    builder.body(Full::new(Bytes::from(resp.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    builder
+        .body(Full::new(Bytes::from(resp.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// Handles one request; `None` drops the connection.
@@ -403,12 +467,21 @@ async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
     let mut s = shared.lock();
     let route = route_template(&req.path);
     let early = match fault {
-        Some(FaultKind::Status500) => {
-            Some(Resp::error(500, "server_error", "error", "A server error occurred.", None))
-        }
+        Some(FaultKind::Status500) => Some(Resp::error(
+            500,
+            "server_error",
+            "error",
+            "A server error occurred.",
+            None,
+        )),
         Some(FaultKind::Status502) => Some(Resp::text(502, "Bad Gateway")),
         Some(FaultKind::Reset) => {
-            s.log.record(LoggedRequest { method: req.method.clone(), route, status: 0, fault });
+            s.log.record(LoggedRequest {
+                method: req.method.clone(),
+                route,
+                status: 0,
+                fault,
+            });
             return None;
         }
         _ => None,
@@ -416,7 +489,11 @@ async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
     let resp = match early {
         Some(r) => r,
         None => {
-            let keys = shared.keys.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let keys = shared
+                .keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             dispatch(&mut s, shared, &keys, &req)
         }
     };
@@ -471,15 +548,31 @@ fn throttled(s: &State, wait: f64) -> Resp {
 /// Personal-API-key authentication: the Authorization header, else `personal_api_key` in the
 /// JSON body, else in the query string; only the first one found is tried.
 fn authenticate<'k>(keys: &'k [ApiKey], req: &Req, body: &Value) -> Result<&'k ApiKey, Resp> {
-    let from_header = req.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
+    let from_header = req
+        .authorization
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim);
     let found = from_header
         .or_else(|| body["personal_api_key"].as_str())
         .or_else(|| req.param("personal_api_key"));
     let Some(key) = found else {
-        return Err(Resp::error(401, "authentication_error", "not_authenticated", "Authentication credentials were not provided.", None));
+        return Err(Resp::error(
+            401,
+            "authentication_error",
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+            None,
+        ));
     };
     keys.iter().find(|k| k.key == key).ok_or_else(|| {
-        Resp::error(401, "authentication_error", "authentication_failed", "Personal API key found in request Authorization header is invalid.", None)
+        Resp::error(
+            401,
+            "authentication_error",
+            "authentication_failed",
+            "Personal API key found in request Authorization header is invalid.",
+            None,
+        )
     })
 }
 
@@ -487,7 +580,13 @@ fn require(key: &ApiKey, scope: &str) -> Result<(), Resp> {
     if key.allows(scope) {
         Ok(())
     } else {
-        Err(Resp::error(403, "authentication_error", "permission_denied", &format!("API key missing required scope '{scope}'"), None))
+        Err(Resp::error(
+            403,
+            "authentication_error",
+            "permission_denied",
+            &format!("API key missing required scope '{scope}'"),
+            None,
+        ))
     }
 }
 
@@ -503,16 +602,33 @@ fn dispatch(s: &mut State, shared: &Shared, keys: &[ApiKey], req: &Req) -> Resp 
             if m != "GET" {
                 return Resp::method_not_allowed(m);
             }
-            let key = match authenticate(keys, req, &Value::Null).and_then(|k| require(k, "feature_flag:read").map(|()| k)) {
+            let key = match authenticate(keys, req, &Value::Null)
+                .and_then(|k| require(k, "feature_flag:read").map(|()| k))
+            {
                 Ok(k) => k.key.clone(),
                 Err(r) => return r,
             };
-            let token = req.param("token").map(str::to_owned).or_else(|| req.project_api_key.clone());
+            let token = req
+                .param("token")
+                .map(str::to_owned)
+                .or_else(|| req.project_api_key.clone());
             if token.as_deref() != Some(shared.project_api_key.as_str()) {
-                return Resp::error(401, "authentication_error", "invalid_api_key", "Project API key invalid.", None);
+                return Resp::error(
+                    401,
+                    "authentication_error",
+                    "invalid_api_key",
+                    "Project API key invalid.",
+                    None,
+                );
             }
             if s.throttle(&key, Throttle::Definitions).is_some() {
-                return Resp::error(429, "validation_error", "rate_limit_exceeded", "Rate limit exceeded", None);
+                return Resp::error(
+                    429,
+                    "validation_error",
+                    "rate_limit_exceeded",
+                    "Rate limit exceeded",
+                    None,
+                );
             }
             if s.knobs.quota_limited {
                 return Resp::text(402, "Billing limit reached. Please upgrade your plan.");
@@ -530,7 +646,12 @@ fn dispatch(s: &mut State, shared: &Shared, keys: &[ApiKey], req: &Req) -> Resp 
             _ => Resp::method_not_allowed(m),
         },
         ["batch"] | ["i", "v0", "e"] | ["capture"] | ["e"] => match m {
-            "POST" => public::capture(s, &body, &shared.project_api_key, segs.first() != Some(&"batch")),
+            "POST" => public::capture(
+                s,
+                &body,
+                &shared.project_api_key,
+                segs.first() != Some(&"batch"),
+            ),
             _ => Resp::method_not_allowed(m),
         },
         ["api", "projects" | "environments", pid, rest @ ..] => {
@@ -552,18 +673,43 @@ fn dispatch(s: &mut State, shared: &Shared, keys: &[ApiKey], req: &Req) -> Resp 
 fn scope_for(rest: &[&str], method: &str) -> Option<(&'static str, Throttle)> {
     let write = method != "GET";
     Some(match rest {
-        ["feature_flags", "activity"] | ["feature_flags", _, "activity"] => ("activity_log:read", Throttle::Crud),
-        ["feature_flags", ..] => (if write { "feature_flag:write" } else { "feature_flag:read" }, Throttle::Crud),
-        ["experiments", ..] => (if write { "experiment:write" } else { "experiment:read" }, Throttle::Crud),
+        ["feature_flags", "activity"] | ["feature_flags", _, "activity"] => {
+            ("activity_log:read", Throttle::Crud)
+        }
+        ["feature_flags", ..] => (
+            if write {
+                "feature_flag:write"
+            } else {
+                "feature_flag:read"
+            },
+            Throttle::Crud,
+        ),
+        ["experiments", ..] => (
+            if write {
+                "experiment:write"
+            } else {
+                "experiment:read"
+            },
+            Throttle::Crud,
+        ),
         ["query"] => ("query:read", Throttle::Query),
         ["query", _] => ("query:read", Throttle::Crud),
         _ => return None,
     })
 }
 
-fn private(s: &mut State, key: &ApiKey, req: &Req, body: &Value, rest: &[&str], environments: bool) -> Resp {
+fn private(
+    s: &mut State,
+    key: &ApiKey,
+    req: &Req,
+    body: &Value,
+    rest: &[&str],
+    environments: bool,
+) -> Resp {
     let m = req.method.as_str();
-    let Some((scope, class)) = scope_for(rest, m) else { return Resp::not_found() };
+    let Some((scope, class)) = scope_for(rest, m) else {
+        return Resp::not_found();
+    };
     // feature_flags and experiments exist only under /api/projects/.
     if environments && !matches!(rest.first(), Some(&"query")) {
         return Resp::not_found();
@@ -582,7 +728,9 @@ fn private(s: &mut State, key: &ApiKey, req: &Req, body: &Value, rest: &[&str], 
         ("GET", ["feature_flags", "activity"]) => flags::activity_log(s, req, None),
         (_, ["feature_flags", "activity" | "bulk_update_tags"]) => Resp::method_not_allowed(m),
         (_, ["feature_flags", fid, tail @ ..]) => {
-            let Some(fid) = id(fid) else { return Resp::not_found() };
+            let Some(fid) = id(fid) else {
+                return Resp::not_found();
+            };
             match (m, tail) {
                 ("GET", []) => flags::get(s, fid),
                 ("PATCH" | "PUT", []) => flags::patch(s, fid, body),
@@ -602,7 +750,9 @@ fn private(s: &mut State, key: &ApiKey, req: &Req, body: &Value, rest: &[&str], 
             }
         }
         (_, ["experiments", eid]) => {
-            let Some(eid) = id(eid) else { return Resp::not_found() };
+            let Some(eid) = id(eid) else {
+                return Resp::not_found();
+            };
             match m {
                 "GET" => s
                     .experiments
@@ -621,9 +771,15 @@ fn private(s: &mut State, key: &ApiKey, req: &Req, body: &Value, rest: &[&str], 
 
 fn run_query(s: &mut State, body: &Value) -> Resp {
     let result = query::run(s, body);
-    let asks_async = matches!(body["refresh"].as_str(), Some("async" | "force_async" | "lazy_async"))
-        || body["async"].as_bool() == Some(true);
-    let polls = if s.knobs.query_async_polls > 0 { s.knobs.query_async_polls } else { u32::from(asks_async) };
+    let asks_async = matches!(
+        body["refresh"].as_str(),
+        Some("async" | "force_async" | "lazy_async")
+    ) || body["async"].as_bool() == Some(true);
+    let polls = if s.knobs.query_async_polls > 0 {
+        s.knobs.query_async_polls
+    } else {
+        u32::from(asks_async)
+    };
     if polls == 0 {
         return match result {
             Ok(v) => Resp::ok(&v),
@@ -631,19 +787,35 @@ fn run_query(s: &mut State, body: &Value) -> Resp {
         };
     }
     let id = format!("emulator-query-{}", s.id());
-    s.queries.insert(id.clone(), PendingQuery { polls_left: polls, result });
-    Resp::json(202, &json!({ "query_status": { "id": id, "team_id": 1, "query_async": true, "complete": false, "error": false } }))
+    s.queries.insert(
+        id.clone(),
+        PendingQuery {
+            polls_left: polls,
+            result,
+        },
+    );
+    Resp::json(
+        202,
+        &json!({ "query_status": { "id": id, "team_id": 1, "query_async": true, "complete": false, "error": false } }),
+    )
 }
 
 fn poll_query(s: &mut State, qid: &str) -> Resp {
-    let Some(pending) = s.queries.get_mut(qid) else { return Resp::not_found() };
+    let Some(pending) = s.queries.get_mut(qid) else {
+        return Resp::not_found();
+    };
     if pending.polls_left > 1 {
         pending.polls_left -= 1;
-        return Resp::json(202, &json!({ "query_status": { "id": qid, "team_id": 1, "query_async": true, "complete": false, "error": false } }));
+        return Resp::json(
+            202,
+            &json!({ "query_status": { "id": qid, "team_id": 1, "query_async": true, "complete": false, "error": false } }),
+        );
     }
     pending.polls_left = 0;
     match &pending.result {
-        Ok(v) => Resp::ok(&json!({ "query_status": { "id": qid, "team_id": 1, "query_async": true, "complete": true, "error": false, "results": v } })),
+        Ok(v) => Resp::ok(
+            &json!({ "query_status": { "id": qid, "team_id": 1, "query_async": true, "complete": true, "error": false, "results": v } }),
+        ),
         Err((_, v)) => Resp::json(
             400,
             &json!({ "query_status": { "id": qid, "team_id": 1, "query_async": true, "complete": true, "error": true, "error_message": v["detail"] } }),
@@ -657,17 +829,30 @@ fn seed_state(s: &mut State, body: &Value) -> Resp {
         let Some(key) = f["key"].as_str() else {
             return Resp::validation("required", "every seeded flag needs a key", Some("key"));
         };
-        if !f["deleted"].as_bool().unwrap_or(false) && s.flags.iter().any(|x| !x.deleted && x.key == key) {
-            return Resp::validation("unique", &format!("seed: a flag with key {key:?} exists"), Some("key"));
+        if !f["deleted"].as_bool().unwrap_or(false)
+            && s.flags.iter().any(|x| !x.deleted && x.key == key)
+        {
+            return Resp::validation(
+                "unique",
+                &format!("seed: a flag with key {key:?} exists"),
+                Some("key"),
+            );
         }
         let id = s.id();
         let now = s.now_ms();
-        let created_at = f["created_at"].as_str().and_then(state::parse_iso).unwrap_or(now);
+        let created_at = f["created_at"]
+            .as_str()
+            .and_then(state::parse_iso)
+            .unwrap_or(now);
         s.flags.push(state::Flag {
             id,
             key: key.to_owned(),
             name: f["name"].as_str().unwrap_or_default().to_owned(),
-            filters: if f["filters"].is_object() { f["filters"].clone() } else { json!({ "groups": [] }) },
+            filters: if f["filters"].is_object() {
+                f["filters"].clone()
+            } else {
+                json!({ "groups": [] })
+            },
             active: f["active"].as_bool().unwrap_or(true),
             archived: f["archived"].as_bool().unwrap_or(false),
             deleted: f["deleted"].as_bool().unwrap_or(false),
@@ -675,11 +860,17 @@ fn seed_state(s: &mut State, body: &Value) -> Resp {
             version: f["version"].as_i64().unwrap_or(1),
             created_at,
             updated_at: created_at,
-            ensure_experience_continuity: f["ensure_experience_continuity"].as_bool().unwrap_or(false),
+            ensure_experience_continuity: f["ensure_experience_continuity"]
+                .as_bool()
+                .unwrap_or(false),
         });
         created.0 += 1;
     }
-    for e in body["experiments"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+    for e in body["experiments"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
         let obj = e.as_object().cloned().unwrap_or_default();
         if flags::insert_experiment(s, &obj, false).is_ok() {
             created.1 += 1;
@@ -738,8 +929,23 @@ fn control(shared: &Shared, req: &Req) -> Resp {
             if key.is_empty() {
                 return Resp::validation("required", "key is required", Some("key"));
             }
-            let scopes = body["scopes"].as_array().map(|v| v.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_else(|| vec!["*".to_owned()]);
-            shared.keys.lock().unwrap_or_else(|e| e.into_inner()).push(ApiKey { key: key.to_owned(), scopes });
+            let scopes = body["scopes"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_else(|| vec!["*".to_owned()]);
+            shared
+                .keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(ApiKey {
+                    key: key.to_owned(),
+                    scopes,
+                });
             Resp::ok(&json!({ "added": true }))
         }
         _ => Resp::not_found(),

@@ -47,18 +47,26 @@ pub(crate) fn evaluate(flag: &Flag, _request: &Value) -> (bool, Option<String>, 
     if !flag.active {
         return (false, None, "flag_disabled");
     }
-    let groups = flag.filters["groups"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let groups = flag.filters["groups"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let full = groups.iter().find(|g| {
-        g["properties"].as_array().is_none_or(Vec::is_empty) && g["rollout_percentage"].as_f64().unwrap_or(100.0) >= 100.0
+        g["properties"].as_array().is_none_or(Vec::is_empty)
+            && g["rollout_percentage"].as_f64().unwrap_or(100.0) >= 100.0
     });
-    let Some(group) = full else { return (false, None, "no_condition_match") };
+    let Some(group) = full else {
+        return (false, None, "no_condition_match");
+    };
     let variants = flag.filters["multivariate"]["variants"].as_array();
     match variants {
         None => (true, None, "condition_match"),
         Some(vs) if vs.is_empty() => (true, None, "condition_match"),
         Some(vs) => {
             let chosen = group["variant"].as_str().map(str::to_owned).or_else(|| {
-                vs.iter().find(|v| v["rollout_percentage"].as_f64() == Some(100.0)).and_then(|v| v["key"].as_str().map(str::to_owned))
+                vs.iter()
+                    .find(|v| v["rollout_percentage"].as_f64() == Some(100.0))
+                    .and_then(|v| v["key"].as_str().map(str::to_owned))
             });
             match chosen {
                 Some(v) => (true, Some(v), "condition_match"),
@@ -70,20 +78,38 @@ pub(crate) fn evaluate(flag: &Flag, _request: &Value) -> (bool, Option<String>, 
 
 /// `POST /flags` (`v=2` shape, or the legacy shape without it).
 pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp {
-    let sent = ["token", "api_key", "$token"].iter().find_map(|k| body[*k].as_str());
+    let sent = ["token", "api_key", "$token"]
+        .iter()
+        .find_map(|k| body[*k].as_str());
     if sent != Some(token) {
-        return Resp::error(401, "authentication_error", "invalid_api_key", "Project API key invalid. You can find your project API key in PostHog project settings.", None);
+        return Resp::error(
+            401,
+            "authentication_error",
+            "invalid_api_key",
+            "Project API key invalid. You can find your project API key in PostHog project settings.",
+            None,
+        );
     }
     if body["distinct_id"].as_str().is_none_or(str::is_empty) {
-        return Resp::validation("invalid_input", "distinct_id is required", Some("distinct_id"));
+        return Resp::validation(
+            "invalid_input",
+            "distinct_id is required",
+            Some("distinct_id"),
+        );
     }
     let request_id = format!("emulator-{}", state.log.total());
-    let v2 = req.param("v").is_some_and(|v| v.parse::<u32>().is_ok_and(|v| v >= 2));
+    let v2 = req
+        .param("v")
+        .is_some_and(|v| v.parse::<u32>().is_ok_and(|v| v >= 2));
     if state.knobs.quota_limited {
         return if v2 {
-            Resp::ok(&json!({ "flags": {}, "errorsWhileComputingFlags": false, "quotaLimited": ["feature_flags"], "requestId": request_id }))
+            Resp::ok(
+                &json!({ "flags": {}, "errorsWhileComputingFlags": false, "quotaLimited": ["feature_flags"], "requestId": request_id }),
+            )
         } else {
-            Resp::ok(&json!({ "featureFlags": {}, "featureFlagPayloads": {}, "errorsWhileComputingFlags": false, "quotaLimited": ["feature_flags"] }))
+            Resp::ok(
+                &json!({ "featureFlags": {}, "featureFlagPayloads": {}, "errorsWhileComputingFlags": false, "quotaLimited": ["feature_flags"] }),
+            )
         };
     }
     let only: Option<Vec<&str>> = body["flag_keys"]
@@ -98,7 +124,11 @@ pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp
         }
         let (enabled, variant, code) = evaluate(f, body);
         let payload_key = variant.clone().unwrap_or_else(|| "true".into());
-        let payload = if enabled { f.filters["payloads"][&payload_key].clone() } else { Value::Null };
+        let payload = if enabled {
+            f.filters["payloads"][&payload_key].clone()
+        } else {
+            Value::Null
+        };
         details.insert(
             f.key.clone(),
             json!({
@@ -110,20 +140,36 @@ pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp
         legacy.insert(f.key.clone(), variant.map_or(json!(enabled), Value::from));
     }
     if v2 {
-        Resp::ok(&json!({ "flags": details, "errorsWhileComputingFlags": false, "requestId": request_id, "evaluatedAt": super::state::now_ms() }))
+        Resp::ok(
+            &json!({ "flags": details, "errorsWhileComputingFlags": false, "requestId": request_id, "evaluatedAt": super::state::now_ms() }),
+        )
     } else {
-        Resp::ok(&json!({ "featureFlags": legacy, "featureFlagPayloads": {}, "errorsWhileComputingFlags": false }))
+        Resp::ok(
+            &json!({ "featureFlags": legacy, "featureFlagPayloads": {}, "errorsWhileComputingFlags": false }),
+        )
     }
 }
 
 /// `POST /batch/` and `POST /i/v0/e/`: stores events (de-duplicated by `uuid`); events without a
 /// name or distinct id are dropped silently, as PostHog does.
 pub(crate) fn capture(state: &mut State, body: &Value, token: &str, single: bool) -> Resp {
-    let sent = ["api_key", "token", "$token"].iter().find_map(|k| body[*k].as_str());
+    let sent = ["api_key", "token", "$token"]
+        .iter()
+        .find_map(|k| body[*k].as_str());
     if sent != Some(token) {
-        return Resp::error(401, "authentication_error", "invalid_api_key", "Project API key invalid. You can find your project API key in PostHog project settings.", None);
+        return Resp::error(
+            401,
+            "authentication_error",
+            "invalid_api_key",
+            "Project API key invalid. You can find your project API key in PostHog project settings.",
+            None,
+        );
     }
-    let items: Vec<Value> = if single { vec![body.clone()] } else { body["batch"].as_array().cloned().unwrap_or_default() };
+    let items: Vec<Value> = if single {
+        vec![body.clone()]
+    } else {
+        body["batch"].as_array().cloned().unwrap_or_default()
+    };
     for item in &items {
         store_event(state, item);
     }
@@ -133,13 +179,22 @@ pub(crate) fn capture(state: &mut State, body: &Value, token: &str, single: bool
 /// Stores one event (from capture or a seed); returns whether it was new.
 pub(crate) fn store_event(state: &mut State, item: &Value) -> bool {
     let properties = item["properties"].as_object().cloned().unwrap_or_default();
-    let Some(event) = item["event"].as_str().filter(|e| !e.is_empty()) else { return false };
+    let Some(event) = item["event"].as_str().filter(|e| !e.is_empty()) else {
+        return false;
+    };
     let distinct_id = item["distinct_id"]
         .as_str()
         .map(str::to_owned)
         .or_else(|| item["distinct_id"].as_i64().map(|n| n.to_string()))
-        .or_else(|| properties.get("distinct_id").and_then(Value::as_str).map(str::to_owned));
-    let Some(distinct_id) = distinct_id.filter(|d| !d.is_empty()) else { return false };
+        .or_else(|| {
+            properties
+                .get("distinct_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    let Some(distinct_id) = distinct_id.filter(|d| !d.is_empty()) else {
+        return false;
+    };
     let uuid = match item["uuid"].as_str() {
         Some(u) => u.to_owned(),
         None => format!("emulator-{}", state.id()),
@@ -151,6 +206,12 @@ pub(crate) fn store_event(state: &mut State, item: &Value) -> bool {
         Some(ts) => ts,
         None => state.now_ms(),
     };
-    state.events.push(Event { uuid, event: event.to_owned(), distinct_id, properties, timestamp });
+    state.events.push(Event {
+        uuid,
+        event: event.to_owned(),
+        distinct_id,
+        properties,
+        timestamp,
+    });
     true
 }

@@ -33,7 +33,9 @@ pub(crate) fn run(state: &State, body: &Value) -> Result<Value, (u16, Value)> {
     let kind = q["kind"].as_str().unwrap_or_default();
     let text = q["query"].as_str().unwrap_or_default();
     if kind != "HogQLQuery" {
-        return Err(unsupported(&format!("query kind {kind:?} is not supported by the emulator")));
+        return Err(unsupported(&format!(
+            "query kind {kind:?} is not supported by the emulator"
+        )));
     }
     if let Some(field) = unresolvable_field(text) {
         return Err((
@@ -43,7 +45,9 @@ pub(crate) fn run(state: &State, body: &Value) -> Result<Value, (u16, Value)> {
         ));
     }
     if collapse(text) != collapse(GUARD_QUERY) {
-        return Err(unsupported("the emulator computes only the guard query (client::GUARD_QUERY)"));
+        return Err(unsupported(
+            "the emulator computes only the guard query (client::GUARD_QUERY)",
+        ));
     }
     let values = q["values"].as_object().cloned().unwrap_or_default();
     let rows = guard(&state.events, &values)?;
@@ -68,7 +72,10 @@ pub(crate) fn run(state: &State, body: &Value) -> Result<Value, (u16, Value)> {
 }
 
 fn unsupported(detail: &str) -> (u16, Value) {
-    (400, json!({ "type": "invalid_request", "code": UNSUPPORTED_CODE, "detail": detail, "attr": null }))
+    (
+        400,
+        json!({ "type": "invalid_request", "code": UNSUPPORTED_CODE, "detail": detail, "attr": null }),
+    )
 }
 
 fn placeholder<'a>(values: &'a Map<String, Value>, name: &str) -> Result<&'a Value, (u16, Value)> {
@@ -103,29 +110,49 @@ fn to_string(v: &Value) -> String {
 
 /// The guard query's semantics (documented on [`GUARD_QUERY`]).
 fn guard(events: &[Event], values: &Map<String, Value>) -> Result<Vec<Value>, (u16, Value)> {
-    let flag_keys: BTreeSet<String> = strings(placeholder(values, "flag_keys")?).into_iter().collect();
-    let outcome_events: BTreeSet<String> = strings(placeholder(values, "outcome_events")?).into_iter().collect();
+    let flag_keys: BTreeSet<String> = strings(placeholder(values, "flag_keys")?)
+        .into_iter()
+        .collect();
+    let outcome_events: BTreeSet<String> = strings(placeholder(values, "outcome_events")?)
+        .into_iter()
+        .collect();
     let success_property = to_string(placeholder(values, "success_property")?);
     // toDateTime of an unparsable string is NULL, and comparisons with NULL are false.
     let since = parse_iso(&to_string(placeholder(values, "since")?));
     let until = parse_iso(&to_string(placeholder(values, "until")?));
-    let (Some(since), Some(until)) = (since, until) else { return Ok(Vec::new()) };
+    let (Some(since), Some(until)) = (since, until) else {
+        return Ok(Vec::new());
+    };
     let in_window = |e: &Event| e.timestamp >= since && e.timestamp < until;
 
     // (flag, variant) → user → first exposure.
     let mut exposed: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.event == "$feature_flag_called" && in_window(e)) {
+    for e in events
+        .iter()
+        .filter(|e| e.event == "$feature_flag_called" && in_window(e))
+    {
         let flag = to_string(e.properties.get("$feature_flag").unwrap_or(&Value::Null));
         if !flag_keys.contains(&flag) {
             continue;
         }
-        let variant = to_string(e.properties.get("$feature_flag_response").unwrap_or(&Value::Null));
-        let first = exposed.entry((flag, variant)).or_default().entry(e.distinct_id.clone()).or_insert(e.timestamp);
+        let variant = to_string(
+            e.properties
+                .get("$feature_flag_response")
+                .unwrap_or(&Value::Null),
+        );
+        let first = exposed
+            .entry((flag, variant))
+            .or_default()
+            .entry(e.distinct_id.clone())
+            .or_insert(e.timestamp);
         *first = (*first).min(e.timestamp);
     }
     // user → outcome events in the window.
     let mut outcomes: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
-    for e in events.iter().filter(|e| outcome_events.contains(&e.event) && in_window(e)) {
+    for e in events
+        .iter()
+        .filter(|e| outcome_events.contains(&e.event) && in_window(e))
+    {
         outcomes.entry(e.distinct_id.as_str()).or_default().push(e);
     }
     let mut rows = Vec::new();
@@ -133,12 +160,19 @@ fn guard(events: &[Event], values: &Map<String, Value>) -> Result<Vec<Value>, (u
         for outcome in &outcome_events {
             let (mut n_events, mut n_success, mut n_users) = (0u64, 0u64, 0u64);
             for (user, first) in users {
-                let mine = outcomes.get(user.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-                let hits: Vec<&&Event> = mine.iter().filter(|e| &e.event == outcome && e.timestamp >= *first).collect();
+                let mine = outcomes
+                    .get(user.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let hits: Vec<&&Event> = mine
+                    .iter()
+                    .filter(|e| &e.event == outcome && e.timestamp >= *first)
+                    .collect();
                 let successes = hits
                     .iter()
                     .filter(|e| {
-                        let v = to_string(e.properties.get(&success_property).unwrap_or(&Value::Null));
+                        let v =
+                            to_string(e.properties.get(&success_property).unwrap_or(&Value::Null));
                         v == "true" || v == "1"
                     })
                     .count() as u64;
@@ -146,7 +180,15 @@ fn guard(events: &[Event], values: &Map<String, Value>) -> Result<Vec<Value>, (u
                 n_success += successes;
                 n_users += u64::from(!hits.is_empty());
             }
-            rows.push(json!([flag, variant, outcome, users.len() as u64, n_events, n_success, n_users]));
+            rows.push(json!([
+                flag,
+                variant,
+                outcome,
+                users.len() as u64,
+                n_events,
+                n_success,
+                n_users
+            ]));
         }
     }
     Ok(rows)

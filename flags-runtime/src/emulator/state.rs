@@ -90,9 +90,24 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
-            crud: vec![Window { max: 480, per_secs: 60.0 }, Window { max: 4_800, per_secs: 3_600.0 }],
-            query: vec![Window { max: 120, per_secs: 3_600.0 }],
-            definitions: vec![Window { max: 600, per_secs: 60.0 }],
+            crud: vec![
+                Window {
+                    max: 480,
+                    per_secs: 60.0,
+                },
+                Window {
+                    max: 4_800,
+                    per_secs: 3_600.0,
+                },
+            ],
+            query: vec![Window {
+                max: 120,
+                per_secs: 3_600.0,
+            }],
+            definitions: vec![Window {
+                max: 600,
+                per_secs: 60.0,
+            }],
         }
     }
 }
@@ -192,7 +207,10 @@ impl RequestLog {
     }
 
     pub(crate) fn record(&mut self, entry: LoggedRequest) {
-        *self.counts.entry(format!("{} {}", entry.method, entry.route)).or_default() += 1;
+        *self
+            .counts
+            .entry(format!("{} {}", entry.method, entry.route))
+            .or_default() += 1;
         *self.statuses.entry(entry.status.to_string()).or_default() += 1;
         if self.requests.len() >= 100_000 {
             self.requests.remove(0);
@@ -338,12 +356,18 @@ fn mono_secs() -> f64 {
     use std::sync::OnceLock;
     static START: OnceLock<tokio::time::Instant> = OnceLock::new();
     let start = *START.get_or_init(tokio::time::Instant::now);
-    tokio::time::Instant::now().saturating_duration_since(start).as_secs_f64() + 1.0e6
+    tokio::time::Instant::now()
+        .saturating_duration_since(start)
+        .as_secs_f64()
+        + 1.0e6
 }
 
 /// Wall-clock milliseconds since the epoch.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis() as i64
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -386,7 +410,11 @@ pub(crate) fn parse_iso(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -427,7 +455,11 @@ pub(crate) fn parse_iso(s: &str) -> Option<i64> {
             let oh: i64 = tz.get(1..3)?.parse().ok()?;
             let om: i64 = tz.get(4..6)?.parse().ok()?;
             let off = (oh * 60 + om) * 60_000;
-            Some(if tz.starts_with('+') { ms - off } else { ms + off })
+            Some(if tz.starts_with('+') {
+                ms - off
+            } else {
+                ms + off
+            })
         }
         _ => None,
     }
@@ -463,7 +495,15 @@ mod tests {
 
     #[test]
     fn tags_are_trimmed_lowercased_and_deduplicated() {
-        let tags = [Value::from(" Guardian"), Value::from("guardian "), Value::from(""), Value::from("B")];
-        assert_eq!(normalize_tags(&tags), vec!["b".to_string(), "guardian".to_string()]);
+        let tags = [
+            Value::from(" Guardian"),
+            Value::from("guardian "),
+            Value::from(""),
+            Value::from("B"),
+        ];
+        assert_eq!(
+            normalize_tags(&tags),
+            vec!["b".to_string(), "guardian".to_string()]
+        );
     }
 }

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flags_runtime::client::{
-    CaptureEvent, Client, Config, FlagPatch, FlagsRequest, GuardQuery, Limits, ListFlags, NewFlag, RetryPolicy,
+    CaptureEvent, Client, Config, FlagPatch, FlagsRequest, GuardQuery, Limits, ListFlags, NewFlag,
+    RetryPolicy,
 };
 use flags_runtime::emulator::{ApiKey, Emulator, FaultKind, Faults, Knobs};
 use futures_util::TryStreamExt;
@@ -59,14 +60,21 @@ async fn canary_keys_never_leak() {
     let _guard = tracing::subscriber::set_default(capture.clone());
 
     let emu = Emulator::builder()
-        .personal_api_keys(vec![ApiKey { key: PERSONAL.into(), scopes: vec!["*".into()] }])
+        .personal_api_keys(vec![ApiKey {
+            key: PERSONAL.into(),
+            scopes: vec!["*".into()],
+        }])
         .project_api_key(PROJECT)
         .start()
         .await
         .unwrap();
     let config = emu
         .client_config()
-        .retry(RetryPolicy { max_attempts: 3, min_delay: Duration::from_millis(1), ..RetryPolicy::default() })
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            min_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        })
         .limits(Limits::unlimited())
         .request_timeout(Duration::from_millis(300))
         .build()
@@ -80,39 +88,130 @@ async fn canary_keys_never_leak() {
     note(format!("{config:?} {client:?} {:?}", emu));
 
     // Successful calls of every kind, with faults so retries are logged too.
-    emu.set_knobs(Knobs { faults: Some(Faults { kind: FaultKind::Reset, every: Some(3), probability: None, seed: 0 }), ..Knobs::default() });
+    emu.set_knobs(Knobs {
+        faults: Some(Faults {
+            kind: FaultKind::Reset,
+            every: Some(3),
+            probability: None,
+            seed: 0,
+        }),
+        ..Knobs::default()
+    });
     let flag = client
-        .create_flag(&NewFlag { key: "canary".into(), filters: Some(json!({"groups": [{"properties": [], "rollout_percentage": 5}]})), ..NewFlag::default() })
+        .create_flag(&NewFlag {
+            key: "canary".into(),
+            filters: Some(json!({"groups": [{"properties": [], "rollout_percentage": 5}]})),
+            ..NewFlag::default()
+        })
         .await
         .unwrap();
-    client.update_flag(flag.id, &FlagPatch { active: Some(false), ..FlagPatch::default() }).await.unwrap();
-    let _ = client.list_flags(&ListFlags::everything()).try_collect::<Vec<_>>().await.unwrap();
-    let _ = client.flag_activity(flag.id).try_collect::<Vec<_>>().await.unwrap();
-    note(format!("{:?}", client.flag_definitions(None).await.unwrap()));
-    note(format!("{:?}", client.flags(&FlagsRequest { distinct_id: "u".into(), ..FlagsRequest::default() }).await.unwrap()));
-    client.capture_batch(&[CaptureEvent { event: "e".into(), distinct_id: "u".into(), ..CaptureEvent::default() }]).await.unwrap();
-    let q = GuardQuery { flag_keys: vec!["canary".into()], outcome_events: vec!["e".into()], success_property: "s".into(), since: "2020-01-01".into(), until: "2100-01-01".into() };
+    client
+        .update_flag(
+            flag.id,
+            &FlagPatch {
+                active: Some(false),
+                ..FlagPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let _ = client
+        .list_flags(&ListFlags::everything())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let _ = client
+        .flag_activity(flag.id)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    note(format!(
+        "{:?}",
+        client.flag_definitions(None).await.unwrap()
+    ));
+    note(format!(
+        "{:?}",
+        client
+            .flags(&FlagsRequest {
+                distinct_id: "u".into(),
+                ..FlagsRequest::default()
+            })
+            .await
+            .unwrap()
+    ));
+    client
+        .capture_batch(&[CaptureEvent {
+            event: "e".into(),
+            distinct_id: "u".into(),
+            ..CaptureEvent::default()
+        }])
+        .await
+        .unwrap();
+    let q = GuardQuery {
+        flag_keys: vec!["canary".into()],
+        outcome_events: vec!["e".into()],
+        success_property: "s".into(),
+        since: "2020-01-01".into(),
+        until: "2100-01-01".into(),
+    };
     note(format!("{:?}", client.guard_query(&q).await.unwrap()));
     emu.set_knobs(Knobs::default());
 
     // Failures of every stage.
-    let wrong = Client::new(Config::builder().host(emu.base_url()).project_id(1).personal_api_key(format!("{PERSONAL}_wrong")).project_api_key(format!("{PROJECT}_wrong")).retry(RetryPolicy::none()).build().unwrap()).unwrap();
+    let wrong = Client::new(
+        Config::builder()
+            .host(emu.base_url())
+            .project_id(1)
+            .personal_api_key(format!("{PERSONAL}_wrong"))
+            .project_api_key(format!("{PROJECT}_wrong"))
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let mut errors = vec![
         wrong.get_flag(flag.id).await.unwrap_err(),
         wrong.flag_definitions(None).await.unwrap_err(),
-        wrong.flags(&FlagsRequest { distinct_id: "u".into(), ..FlagsRequest::default() }).await.unwrap_err(),
+        wrong
+            .flags(&FlagsRequest {
+                distinct_id: "u".into(),
+                ..FlagsRequest::default()
+            })
+            .await
+            .unwrap_err(),
         wrong.capture_batch(&[]).await.unwrap_err(),
     ];
-    emu.set_knobs(Knobs { latency_ms: 1_000, ..Knobs::default() });
+    emu.set_knobs(Knobs {
+        latency_ms: 1_000,
+        ..Knobs::default()
+    });
     errors.push(client.get_flag(flag.id).await.unwrap_err());
     emu.set_knobs(Knobs::default());
-    let dead = Client::new(Config::builder().host("http://127.0.0.1:9").project_id(1).personal_api_key(PERSONAL).project_api_key(PROJECT).retry(RetryPolicy::none()).build().unwrap()).unwrap();
+    let dead = Client::new(
+        Config::builder()
+            .host("http://127.0.0.1:9")
+            .project_id(1)
+            .personal_api_key(PERSONAL)
+            .project_api_key(PROJECT)
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     errors.push(dead.get_flag(1).await.unwrap_err());
-    errors.push(Config::builder().project_api_key(format!("{PERSONAL} x")).build().unwrap_err());
+    errors.push(
+        Config::builder()
+            .project_api_key(format!("{PERSONAL} x"))
+            .build()
+            .unwrap_err(),
+    );
     assert!(errors.iter().any(|e| e.status() == Some(401)));
     assert!(errors.iter().any(|e| e.is_timeout()));
     for e in &errors {
-        note(format!("{e} | {e:?} | {:?}", std::error::Error::source(e).map(|s| s.to_string())));
+        note(format!(
+            "{e} | {e:?} | {:?}",
+            std::error::Error::source(e).map(|s| s.to_string())
+        ));
     }
 
     // Snapshots: the emulator's dump and request log.
@@ -122,7 +221,13 @@ async fn canary_keys_never_leak() {
     let logs = capture.0.lock().unwrap().clone();
     assert!(logs.contains("posthog_request"), "spans were captured");
     assert!(logs.contains("retrying"), "retries were logged");
-    for (what, text) in [("logs", &logs), ("errors, Debug output and snapshots", &seen)] {
-        assert!(!text.contains("CANARY"), "a key leaked into {what}:\n{text}");
+    for (what, text) in [
+        ("logs", &logs),
+        ("errors, Debug output and snapshots", &seen),
+    ] {
+        assert!(
+            !text.contains("CANARY"),
+            "a key leaked into {what}:\n{text}"
+        );
     }
 }

@@ -47,7 +47,13 @@ pub async fn call(emu: &Emulator, method: &str, path: &str, body: Option<Value>)
     call_with(emu, method, path, body, Some(emu.personal_api_key())).await
 }
 
-pub async fn call_with(emu: &Emulator, method: &str, path: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
+pub async fn call_with(
+    emu: &Emulator,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> (u16, Value) {
     let (status, _, body) = call_full(emu, method, path, body, key, &[]).await;
     (status, body)
 }
@@ -62,7 +68,11 @@ pub async fn call_full(
     headers: &[(&str, &str)],
 ) -> (u16, reqwest::header::HeaderMap, Value) {
     let http = reqwest::Client::new();
-    let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{}", emu.base_url(), path) };
+    let url = if path.starts_with("http") {
+        path.to_owned()
+    } else {
+        format!("{}{}", emu.base_url(), path)
+    };
     let mut req = http.request(method.parse().unwrap(), url);
     if let Some(k) = key {
         req = req.bearer_auth(k);
@@ -71,13 +81,19 @@ pub async fn call_full(
         req = req.header(*k, *v);
     }
     if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
     }
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.unwrap();
-    (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// `/api/projects/1/<rest>`.
