@@ -5,6 +5,37 @@ use std::time::Duration;
 /// A boxed transport error (never a `reqwest::Error` in the public API, and never carrying a URL).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The HTTP method of a failed call (a one-byte enum, so [`Error`] stays small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpMethod {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PATCH`
+    Patch,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+    /// Anything else.
+    Other,
+}
+
+impl std::fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Delete => "DELETE",
+            HttpMethod::Other => "OTHER",
+        })
+    }
+}
+
 /// Everything a PostHog call can fail with.
 ///
 /// Variants follow the stage at which the call failed, so a caller can tell "never sent" from "may
@@ -27,7 +58,7 @@ pub enum Error {
     #[error("{method} {route}: connection failed: {source}")]
     Connect {
         /// HTTP method.
-        method: &'static str,
+        method: HttpMethod,
         /// Route template.
         route: &'static str,
         /// The transport error, with any URL removed.
@@ -38,7 +69,7 @@ pub enum Error {
     #[error("{method} {route}: timed out after {after:?}")]
     Timeout {
         /// HTTP method.
-        method: &'static str,
+        method: HttpMethod,
         /// Route template.
         route: &'static str,
         /// The timeout that expired.
@@ -48,7 +79,7 @@ pub enum Error {
     #[error("{method} {route}: PostHog answered {status}: {detail}{}", attr.as_ref().map(|a| format!(" (field `{a}`)")).unwrap_or_default())]
     Api {
         /// HTTP method.
-        method: &'static str,
+        method: HttpMethod,
         /// Route template.
         route: &'static str,
         /// HTTP status code.
@@ -78,7 +109,7 @@ pub enum Error {
     #[error("{method} {route}: rate limited by PostHog ({detail})")]
     RateLimited {
         /// HTTP method.
-        method: &'static str,
+        method: HttpMethod,
         /// Route template.
         route: &'static str,
         /// How long PostHog asked us to wait, when it said.

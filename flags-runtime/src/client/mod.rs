@@ -36,7 +36,7 @@ pub use config::{
     Config, ConfigBuilder, DEFAULT_HOST, ENV_HOST, ENV_PERSONAL_API_KEY, ENV_PROJECT_API_KEY,
     ENV_PROJECT_ID, ENV_PUBLIC_HOST, Secret, derive_public_host,
 };
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, Error, HttpMethod, Result};
 pub use limit::{LimitClass, Limits, Rate};
 pub use models::*;
 pub use query::{GUARD_QUERY, GuardQuery, GuardRow};
@@ -92,14 +92,14 @@ pub(crate) struct Raw {
     pub(crate) body: Vec<u8>,
 }
 
-fn method_name(m: &Method) -> &'static str {
+fn method_name(m: &Method) -> HttpMethod {
     match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PATCH => "PATCH",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        _ => "OTHER",
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        Method::PATCH => HttpMethod::Patch,
+        Method::PUT => HttpMethod::Put,
+        Method::DELETE => HttpMethod::Delete,
+        _ => HttpMethod::Other,
     }
 }
 
@@ -212,7 +212,7 @@ impl Client {
         let method = method_name(&call.method);
         let span = tracing::info_span!(
             "posthog_request",
-            method,
+            method = %method,
             route = call.route,
             attempt,
             status = tracing::field::Empty,

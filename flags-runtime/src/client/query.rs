@@ -180,7 +180,7 @@ impl Client {
         loop {
             if status.error {
                 return Err(Error::Api {
-                    method: "GET",
+                    method: super::HttpMethod::Get,
                     route: ROUTE_QUERY_STATUS,
                     status: 400,
                     kind: Some("validation_error".into()),
@@ -199,7 +199,7 @@ impl Client {
             }
             if tokio::time::Instant::now() + interval > deadline {
                 return Err(Error::Timeout {
-                    method: "GET",
+                    method: super::HttpMethod::Get,
                     route: ROUTE_QUERY_STATUS,
                     after: cfg.query_timeout,
                 });
