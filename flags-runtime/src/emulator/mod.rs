@@ -96,7 +96,7 @@ impl Shared {
 }
 
 /// Settings for [`Emulator::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmulatorBuilder {
     addr: SocketAddr,
     project_id: u64,
@@ -104,6 +104,19 @@ pub struct EmulatorBuilder {
     project_api_key: String,
     knobs: Knobs,
     state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("addr", &self.addr)
+            .field("project_id", &self.project_id)
+            .field("keys", &self.keys)
+            .field("project_api_key", &"***")
+            .field("knobs", &self.knobs)
+            .field("state_file", &self.state_file)
+            .finish()
+    }
 }
 
 impl Default for EmulatorBuilder {
