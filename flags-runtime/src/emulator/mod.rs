@@ -465,6 +465,16 @@ fn to_hyper(resp: Resp) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+/// Counts a request out of `in_flight` when its handling ends, however it ends.
+struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
+}
+
 /// Handles one request; `None` drops the connection.
 async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
     if req.path.starts_with("/_emulator") {
@@ -472,8 +482,11 @@ async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
     }
     let (latency, fault) = {
         let mut s = shared.lock();
+        s.in_flight += 1;
+        s.log.max_in_flight = s.log.max_in_flight.max(s.in_flight);
         (s.knobs.latency_ms, s.fault())
     };
+    let _in_flight = InFlight(shared);
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
