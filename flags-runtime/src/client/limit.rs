@@ -16,10 +16,13 @@ use tokio::time::Instant;
 /// Which PostHog throttle a call counts against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LimitClass {
-    /// Django CRUD endpoints (flags, experiments, activity, tags, query polls): 480/min, 4,800/hour.
+    /// Django CRUD endpoints (flags, experiments, activity, tags): 480/min, 4,800/hour.
     Crud,
     /// `POST /query/` (HogQL): 120/hour on legacy teams.
     Query,
+    /// Polls of an asynchronous query (`GET /query/:id/`), which PostHog throttles with its
+    /// ClickHouse limits: 240/min, 1,200/hour.
+    QueryPoll,
     /// Public endpoints (`/flags`, `/flags/definitions`, capture): not limited client-side.
     Public,
 }
@@ -58,6 +61,8 @@ pub struct Limits {
     pub crud: Vec<Rate>,
     /// Limits for HogQL queries (default 120/hour).
     pub query: Vec<Rate>,
+    /// Limits for polls of asynchronous queries (default 240/minute and 1,200/hour).
+    pub query_poll: Vec<Rate>,
     /// Requests in flight at once, across all calls (default 8).
     pub concurrency: usize,
 }
@@ -67,6 +72,7 @@ impl Default for Limits {
         Limits {
             crud: vec![Rate::per_minute(480), Rate::per_hour(4_800)],
             query: vec![Rate::per_hour(120)],
+            query_poll: vec![Rate::per_minute(240), Rate::per_hour(1_200)],
             concurrency: 8,
         }
     }
@@ -78,6 +84,7 @@ impl Limits {
         Limits {
             crud: Vec::new(),
             query: Vec::new(),
+            query_poll: Vec::new(),
             concurrency: 8,
         }
     }
@@ -141,6 +148,7 @@ impl ClassState {
 pub(crate) struct Limiter {
     crud: Mutex<ClassState>,
     query: Mutex<ClassState>,
+    query_poll: Mutex<ClassState>,
     notify: Notify,
 }
 
@@ -170,6 +178,7 @@ impl Limiter {
         Limiter {
             crud: Mutex::new(ClassState::new(&limits.crud)),
             query: Mutex::new(ClassState::new(&limits.query)),
+            query_poll: Mutex::new(ClassState::new(&limits.query_poll)),
             notify: Notify::new(),
         }
     }
@@ -178,6 +187,7 @@ impl Limiter {
         match class {
             LimitClass::Crud => Some(&self.crud),
             LimitClass::Query => Some(&self.query),
+            LimitClass::QueryPoll => Some(&self.query_poll),
             LimitClass::Public => None,
         }
     }
@@ -229,6 +239,7 @@ mod tests {
                 per: Duration::from_secs(10),
             }],
             query: vec![],
+            query_poll: vec![],
             concurrency: 8,
         });
         let start = Instant::now();
@@ -248,6 +259,7 @@ mod tests {
                 per: Duration::from_secs(10),
             }],
             query: vec![],
+            query_poll: vec![],
             concurrency: 8,
         });
         let a = limiter.acquire(LimitClass::Crud).await;
@@ -272,6 +284,7 @@ mod tests {
         let limiter = Limiter::new(&Limits {
             crud: vec![],
             query: vec![],
+            query_poll: vec![],
             concurrency: 1,
         });
         for _ in 0..100 {

@@ -214,9 +214,9 @@ impl Client {
             tokio::time::sleep(interval).await;
             interval = (interval * 2).min(Duration::from_secs(5));
             let url = self.project_url(&format!("query/{}/", status.id))?;
-            let raw = self
-                .execute(&self.call(Method::GET, ROUTE_QUERY_STATUS, url))
-                .await?;
+            let mut call = self.call(Method::GET, ROUTE_QUERY_STATUS, url);
+            call.class = LimitClass::QueryPoll;
+            let raw = self.execute(&call).await?;
             status =
                 Self::decode::<QueryStatusEnvelope>(ROUTE_QUERY_STATUS, &raw.body)?.query_status;
         }

@@ -719,7 +719,7 @@ fn scope_for(rest: &[&str], method: &str) -> Option<(&'static str, Throttle)> {
             Throttle::Crud,
         ),
         ["query"] => ("query:read", Throttle::Query),
-        ["query", _] => ("query:read", Throttle::Crud),
+        ["query", _] => ("query:read", Throttle::ClickHouse),
         _ => return None,
     })
 }

@@ -81,8 +81,11 @@ pub struct Window {
 pub struct RateLimits {
     /// CRUD endpoints (default 480/minute and 4,800/hour).
     pub crud: Vec<Window>,
-    /// `POST /query/` (default 120/hour).
+    /// `POST /query/` with a HogQL query (default 120/hour).
     pub query: Vec<Window>,
+    /// Everything else of the query viewset, polls included: PostHog's ClickHouse throttles
+    /// (default 240/minute and 1,200/hour).
+    pub clickhouse: Vec<Window>,
     /// `/flags/definitions` (default 600/minute).
     pub definitions: Vec<Window>,
 }
@@ -104,6 +107,16 @@ impl Default for RateLimits {
                 max: 120,
                 per_secs: 3_600.0,
             }],
+            clickhouse: vec![
+                Window {
+                    max: 240,
+                    per_secs: 60.0,
+                },
+                Window {
+                    max: 1_200,
+                    per_secs: 3_600.0,
+                },
+            ],
             definitions: vec![Window {
                 max: 600,
                 per_secs: 60.0,
@@ -226,6 +239,7 @@ impl RequestLog {
 pub(crate) enum Throttle {
     Crud,
     Query,
+    ClickHouse,
     Definitions,
 }
 
@@ -298,6 +312,7 @@ impl State {
         let windows = match class {
             Throttle::Crud => limits.crud,
             Throttle::Query => limits.query,
+            Throttle::ClickHouse => limits.clickhouse,
             Throttle::Definitions => limits.definitions,
         };
         let now = mono_secs();

@@ -138,8 +138,8 @@ async fn the_client_limiter_keeps_it_under_posthogs_limits() {
                     max: 5,
                     per: Duration::from_secs(1),
                 }],
-                query: vec![],
                 concurrency: 4,
+                ..Limits::unlimited()
             })
             .build()
             .unwrap(),
