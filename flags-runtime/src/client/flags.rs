@@ -160,15 +160,29 @@ impl Client {
         let url = self.project_url("feature_flags/")?;
         let mut call = self.call(Method::POST, ROUTE_FLAGS, url);
         Self::json_body(&mut call, flag)?;
-        match self
-            .execute_checked(&call, || self.find_flag(&flag.key))
-            .await?
-        {
-            Ok(raw) => Self::decode(ROUTE_FLAGS, &raw.body),
-            Err(existing) => {
+        // Set once an attempt failed ambiguously and the key was looked up before a retry.
+        let retried = std::cell::Cell::new(false);
+        let outcome = self
+            .execute_checked(&call, || {
+                retried.set(true);
+                self.find_flag(&flag.key)
+            })
+            .await;
+        match outcome {
+            Ok(Ok(raw)) => Self::decode(ROUTE_FLAGS, &raw.body),
+            Ok(Err(existing)) => {
                 tracing::info!(key = %flag.key, id = existing.id, "create had already succeeded");
                 Ok(existing)
             }
+            // An earlier attempt (say, one that timed out) was processed after the look-up:
+            // the retry then collides with our own flag.
+            Err(err) if retried.get() && err.code() == Some("unique") => {
+                match self.find_flag(&flag.key).await? {
+                    Some(existing) => Ok(existing),
+                    None => Err(err),
+                }
+            }
+            Err(err) => Err(err),
         }
     }
 
