@@ -6,3 +6,6 @@
 pub mod registry;
 
 pub use registry::*;
+
+#[cfg(feature = "cli")]
+pub mod cli;
