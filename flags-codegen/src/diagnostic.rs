@@ -74,6 +74,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places that explain it.
     pub related: Vec<Related>,
+    /// How many characters to underline (0: the token at `pos`).
+    pub len: u32,
 }
 
 impl Diagnostic {
@@ -86,6 +88,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             related: Vec::new(),
+            len: 0,
         }
     }
 
@@ -106,6 +109,12 @@ impl Diagnostic {
     /// Sets the help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Underlines `len` characters instead of the whole token.
+    pub fn with_len(mut self, len: u32) -> Self {
+        self.len = len;
         self
     }
 
@@ -137,13 +146,14 @@ impl Diagnostic {
             .unwrap_or(1)
             .to_string()
             .len();
-        render_snippet(&mut out, file, source, self.pos, width, None);
+        render_snippet(&mut out, file, source, self.pos, self.len, width, None);
         for related in &self.related {
             render_snippet(
                 &mut out,
                 file,
                 source,
                 related.pos,
+                0,
                 width,
                 Some(&related.message),
             );
@@ -161,6 +171,7 @@ fn render_snippet(
     file: &str,
     source: &str,
     pos: Pos,
+    len: u32,
     width: usize,
     label: Option<&str>,
 ) {
@@ -172,7 +183,7 @@ fn render_snippet(
     let _ = writeln!(out, "{:width$} |", "");
     let _ = writeln!(out, "{:>width$} | {line}", pos.line);
     let start = pos.col.saturating_sub(1) as usize;
-    let len = token_len(line, start);
+    let len = if len > 0 { len as usize } else { token_len(line, start) };
     let pad: String = line
         .chars()
         .take(start)

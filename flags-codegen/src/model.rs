@@ -110,6 +110,8 @@ pub struct Flag {
     pub default: Option<Sp<DefaultValue>>,
     /// `variants`, in order; empty for a boolean flag.
     pub variants: Vec<Variant>,
+    /// False when an entry of `variants` was dropped (duplicate, bad percentage).
+    pub variants_complete: bool,
     /// Where `variants` stands.
     pub variants_pos: Option<Pos>,
     /// `payloads`: JSON per variant or for `true`.

@@ -315,6 +315,30 @@ pub fn upper_camel(snake: &str) -> String {
         .collect()
 }
 
+/// `release_studio_NewEditor` → `release_studio_new_editor`; `-` and spaces become `_`.
+pub fn to_snake(text: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in text.chars() {
+        if c.is_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+            prev_lower = true;
+        } else {
+            if !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    out
+}
+
 /// Why a name cannot be a Rust identifier.
 pub fn identifier_problem(ident: &str) -> Option<String> {
     let Some(first) = ident.chars().next() else {
@@ -392,6 +416,12 @@ mod tests {
         );
         assert!(Convention::new("{a}{b}", |_| None).is_err());
         assert!(Convention::new("plain", |_| None).is_err());
+    }
+
+    #[test]
+    fn snake() {
+        assert_eq!(to_snake("release_studio_NewEditor"), "release_studio_new_editor");
+        assert_eq!(to_snake("release-studio x"), "release_studio_x");
     }
 
     #[test]

@@ -107,11 +107,17 @@ fn default_lifetimes() -> Vec<(Sp<String>, Lifetime)> {
 /// The entries of a mapping, by field name.
 struct Fields<'n> {
     entries: Vec<(&'n str, &'n Node)>,
+    key_pos: Vec<Pos>,
 }
 
 impl<'n> Fields<'n> {
     fn get(&self, name: &str) -> Option<&'n Node> {
         self.entries.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+
+    /// Where the field's name stands.
+    fn key_pos(&self, name: &str) -> Option<Pos> {
+        self.entries.iter().position(|(k, _)| *k == name).map(|i| self.key_pos[i])
     }
 }
 
@@ -174,7 +180,7 @@ impl Reader<'_> {
             out.push((name.as_str(), value));
             key_pos.push(key.pos);
         }
-        Some(Fields { entries: out })
+        Some(Fields { entries: out, key_pos })
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
@@ -193,7 +199,7 @@ impl Reader<'_> {
             self.diags.push(
                 Diagnostic::error(node.pos, format!("{what} is empty"))
                     .with_code("empty-value")
-                    .with_help(format!("write a non-empty {what}")),
+                    .with_help("write a short sentence here, or remove the field if it is optional"),
             );
             return None;
         }
@@ -392,6 +398,7 @@ impl Reader<'_> {
             tags: Vec::new(),
             default: None,
             variants: Vec::new(),
+            variants_complete: true,
             variants_pos: None,
             payloads: Vec::new(),
             created: None,
@@ -429,8 +436,13 @@ impl Reader<'_> {
             flag.surfaces = self.string_list(n, &format!("the surfaces of {what}"));
         }
         if let Some(n) = fields.get("variants") {
-            flag.variants_pos = Some(n.pos);
+            flag.variants_pos = fields.key_pos("variants");
             flag.variants = self.variants(n, &what);
+            let declared = match &n.value {
+                Value::Map(entries) => entries.len(),
+                _ => 0,
+            };
+            flag.variants_complete = declared == flag.variants.len();
         }
         match fields.get("default") {
             Some(n) => flag.default = self.default(n, &flag, &what),

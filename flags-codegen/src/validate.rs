@@ -116,7 +116,7 @@ fn check_key(convention: &Convention<'_>, flag: &mut Flag, diags: &mut Vec<Diagn
                         None => format!("start with one of: {} (or declare `{found}` under `naming`)", expected.join(", ")),
                     }
                 }
-                Violation::UpperCase { .. } => format!("write the key in lower snake case: `{}`", key.value.to_lowercase()),
+                Violation::UpperCase { .. } => format!("write the key in lower snake case: `{}`", naming::to_snake(&key.value)),
                 Violation::BadCharacter { .. } => format!(
                     "replace it with `_`: `{}`",
                     key.value.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect::<String>()
@@ -130,6 +130,11 @@ fn check_key(convention: &Convention<'_>, flag: &mut Flag, diags: &mut Vec<Diagn
                     format!("flag key `{}` breaks the naming convention `{}`: {v}", key.value, convention_text(convention)),
                 )
                 .with_code("naming")
+                .with_len(match &v {
+                    Violation::UnknownValue { found, .. } => found.chars().count().max(1) as u32,
+                    Violation::MissingSegment { .. } => 1,
+                    _ => 1,
+                })
                 .with_help(help),
             );
         }
@@ -247,7 +252,8 @@ fn check_variants(flag: &mut Flag, diags: &mut Vec<Diagnostic>) {
         seen.insert(v.ident.clone(), (v.key.pos, v.key.value.clone()));
     }
     let sum: u32 = flag.variants.iter().map(|v| v.rollout.value).sum();
-    if !flag.variants.is_empty() && sum != 100 {
+    // A dropped entry (duplicate, bad percentage) was reported already; a sum would mislead.
+    if flag.variants_complete && !flag.variants.is_empty() && sum != 100 {
         diags.push(
             Diagnostic::error(pos, format!("the variant rollouts of {what} sum to {sum}, not 100"))
                 .with_code("variant-sum")
