@@ -14,5 +14,6 @@
 flags_macros::include_flags!();
 
 pub use flags_runtime::{
-    BooleanFlag, Date, DefaultValue, FlagDef, FlagDefinition, FlagKind, FlagVariant, UnknownVariant, VariantFlag,
+    BooleanFlag, Date, DefaultValue, FlagDef, FlagDefinition, FlagKind, FlagVariant,
+    UnknownVariant, VariantFlag,
 };

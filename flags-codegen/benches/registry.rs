@@ -12,7 +12,9 @@ use flags_codegen::expand::{ExpandOptions, expand};
 /// dates, tags, a guardian on every 10th.
 fn registry(n: usize) -> String {
     let areas = ["studio", "ai", "billing", "auth"];
-    let mut out = String::from("version: 1\nnaming:\n  lifecycles: [release, experiment, ops, tier]\n  areas: [studio, ai, billing, auth]\nlifetimes: { release: 40, experiment: 40, ops: never, tier: never }\nflags:\n");
+    let mut out = String::from(
+        "version: 1\nnaming:\n  lifecycles: [release, experiment, ops, tier]\n  areas: [studio, ai, billing, auth]\nlifetimes: { release: 40, experiment: 40, ops: never, tier: never }\nflags:\n",
+    );
     for i in 0..n {
         let area = areas[i % areas.len()];
         if i % 4 == 3 {

@@ -129,7 +129,12 @@ mod tests {
         assert_eq!(d.to_string(), "2027-01-31");
         assert_eq!(Date::from_days_since_epoch(d.days_since_epoch()), d);
         assert_eq!(Date::parse("1970-01-01").map(Date::days_since_epoch), Ok(0));
-        assert_eq!(Date::parse("2024-03-01").expect("valid").days_after(Date::parse("2024-02-28").expect("valid")), 2);
+        assert_eq!(
+            Date::parse("2024-03-01")
+                .expect("valid")
+                .days_after(Date::parse("2024-02-28").expect("valid")),
+            2
+        );
     }
 
     #[test]

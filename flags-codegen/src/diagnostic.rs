@@ -130,7 +130,11 @@ impl Diagnostic {
     /// Renders the diagnostic as rustc does, with a snippet of `source` (the file's text)
     /// under `--> {file}:{line}:{col}`.
     pub fn render(&self, file: &str, source: &str) -> String {
-        format!("{}: {}", self.severity.as_str(), self.render_body(file, source))
+        format!(
+            "{}: {}",
+            self.severity.as_str(),
+            self.render_body(file, source)
+        )
     }
 
     /// [`render`](Self::render) without the leading `error: `, for `compile_error!` (rustc
@@ -183,7 +187,11 @@ fn render_snippet(
     let _ = writeln!(out, "{:width$} |", "");
     let _ = writeln!(out, "{:>width$} | {line}", pos.line);
     let start = pos.col.saturating_sub(1) as usize;
-    let len = if len > 0 { len as usize } else { token_len(line, start) };
+    let len = if len > 0 {
+        len as usize
+    } else {
+        token_len(line, start)
+    };
     let pad: String = line
         .chars()
         .take(start)
@@ -226,7 +234,10 @@ fn token_len(line: &str, start: usize) -> usize {
 }
 
 /// The closest of `candidates` to `word` within a small edit distance, for "did you mean".
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -259,7 +270,8 @@ mod tests {
     #[test]
     fn renders_like_rustc() {
         let src = "flags:\n  bad_key:\n    ownr: x\n";
-        let d = Diagnostic::error(Pos::new(3, 5), "unknown field `ownr`").with_help("did you mean `owner`?");
+        let d = Diagnostic::error(Pos::new(3, 5), "unknown field `ownr`")
+            .with_help("did you mean `owner`?");
         assert_eq!(
             d.render("flags.yaml", src),
             "error: unknown field `ownr`\n --> flags.yaml:3:5\n  |\n3 |     ownr: x\n  |     ^^^^\n  = help: did you mean `owner`?"

@@ -34,7 +34,9 @@ impl Default for ExpandOptions {
 }
 
 fn ident(name: &str) -> Option<Ident> {
-    identifier_problem(name).is_none().then(|| Ident::new(name, Span::call_site()))
+    identifier_problem(name)
+        .is_none()
+        .then(|| Ident::new(name, Span::call_site()))
 }
 
 fn opt_str(value: Option<&str>) -> TokenStream {
@@ -52,7 +54,11 @@ fn str_slice<'a>(items: impl Iterator<Item = &'a str>) -> TokenStream {
 fn date(rt: &TokenStream, d: Option<crate::date::Date>) -> TokenStream {
     match d {
         Some(d) => {
-            let (y, m, day) = (Literal::i32_unsuffixed(d.year()), Literal::u8_unsuffixed(d.month()), Literal::u8_unsuffixed(d.day()));
+            let (y, m, day) = (
+                Literal::i32_unsuffixed(d.year()),
+                Literal::u8_unsuffixed(d.month()),
+                Literal::u8_unsuffixed(d.day()),
+            );
             quote!(::core::option::Option::Some(#rt::Date::__validated(#y, #m, #day)))
         }
         None => quote!(::core::option::Option::None),
@@ -62,13 +68,21 @@ fn date(rt: &TokenStream, d: Option<crate::date::Date>) -> TokenStream {
 /// Expands a registry (or, with `None`, the empty skeleton emitted after a fatal error).
 pub fn expand(registry: Option<&Registry>, options: &ExpandOptions) -> TokenStream {
     let rt = &options.runtime;
-    let flags: Vec<&Flag> = registry.map(|r| r.flags.iter().filter(|f| f.emit).collect()).unwrap_or_default();
+    let flags: Vec<&Flag> = registry
+        .map(|r| r.flags.iter().filter(|f| f.emit).collect())
+        .unwrap_or_default();
 
     let include = options.include_path.as_ref().map(|p| {
-        quote!(const _: &[u8] = ::core::include_bytes!(#p);)
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#p);
+        )
     });
 
-    let per_flag: Vec<TokenStream> = flags.iter().enumerate().map(|(i, f)| expand_flag(f, i, rt)).collect();
+    let per_flag: Vec<TokenStream> = flags
+        .iter()
+        .enumerate()
+        .map(|(i, f)| expand_flag(f, i, rt))
+        .collect();
     let flag_enum = expand_flag_enum(&flags, rt);
     let registry_static = expand_registry(registry, &flags, options);
 
@@ -88,18 +102,21 @@ fn doc_lines(f: &Flag) -> Vec<String> {
         owner.push_str(&format!(" (backup: {})", b.value));
     }
     docs.push(owner);
-    match &f.default {
-        Some(d) => docs.push(format!(
+    if let Some(d) = &f.default {
+        docs.push(format!(
             " - Default: `{}`",
             match &d.value {
                 DefaultValue::Bool(b) => b.to_string(),
                 DefaultValue::Variant(v) => v.clone(),
             }
-        )),
-        None => {}
+        ))
     }
     if !f.variants.is_empty() {
-        let v: Vec<String> = f.variants.iter().map(|v| format!("`{}` {}%", v.key.value, v.rollout.value)).collect();
+        let v: Vec<String> = f
+            .variants
+            .iter()
+            .map(|v| format!("`{}` {}%", v.key.value, v.rollout.value))
+            .collect();
         docs.push(format!(" - Variants: {}", v.join(", ")));
     }
     if let Some(c) = &f.created {
@@ -131,7 +148,8 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
     let docs = doc_lines(f);
     let expires = date(rt, f.expires.as_ref().map(|d| d.value));
     let deprecated = f.archived.then(|| {
-        let note = format!("flag `{key}` is archived in flags.yaml: remove this use, then the flag");
+        let note =
+            format!("flag `{key}` is archived in flags.yaml: remove this use, then the flag");
         quote!(#[deprecated(note = #note)])
     });
     let flag_variant = name.clone();
@@ -145,7 +163,11 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
             .collect();
         let default_ident = match &f.default {
             Some(d) => match &d.value {
-                DefaultValue::Variant(v) => f.variants.iter().find(|x| &x.key.value == v).and_then(|x| ident(&x.ident)),
+                DefaultValue::Variant(v) => f
+                    .variants
+                    .iter()
+                    .find(|x| &x.key.value == v)
+                    .and_then(|x| ident(&x.ident)),
                 DefaultValue::Bool(_) => None,
             },
             None => None,
@@ -153,10 +175,16 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
         .or_else(|| variants.first().map(|v| v.0.clone()));
         match (venum, default_ident) {
             (Some(venum), Some(default_ident)) => {
-                let venum_doc = format!(" The variants of [`{}`] (flag `{key}`), in yaml order.", f.ident);
+                let venum_doc = format!(
+                    " The variants of [`{}`] (flag `{key}`), in yaml order.",
+                    f.ident
+                );
                 let vidents: Vec<&Ident> = variants.iter().map(|v| &v.0).collect();
                 let vkeys: Vec<&str> = variants.iter().map(|v| v.1).collect();
-                let vdocs: Vec<String> = variants.iter().map(|v| format!(" `{}` ({}% of the rollout)", v.1, v.2)).collect();
+                let vdocs: Vec<String> = variants
+                    .iter()
+                    .map(|v| format!(" `{}` ({}% of the rollout)", v.1, v.2))
+                    .collect();
                 let enum_tokens = quote! {
                     #[doc = #venum_doc]
                     #deprecated
@@ -215,7 +243,10 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
             _ => (TokenStream::new(), TokenStream::new(), TokenStream::new()),
         }
     } else {
-        let default = matches!(f.default.as_ref().map(|d| &d.value), Some(DefaultValue::Bool(true)));
+        let default = matches!(
+            f.default.as_ref().map(|d| &d.value),
+            Some(DefaultValue::Bool(true))
+        );
         let kind_impl = quote! {
             #[automatically_derived]
             #[allow(deprecated)]
@@ -272,7 +303,11 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
 
 fn expand_flag_enum(flags: &[&Flag], _rt: &TokenStream) -> TokenStream {
     let names: Vec<Ident> = flags.iter().filter_map(|f| ident(&f.ident)).collect();
-    let keys: Vec<&str> = flags.iter().filter(|f| ident(&f.ident).is_some()).map(|f| f.key.value.as_str()).collect();
+    let keys: Vec<&str> = flags
+        .iter()
+        .filter(|f| ident(&f.ident).is_some())
+        .map(|f| f.key.value.as_str())
+        .collect();
     let docs: Vec<String> = flags
         .iter()
         .filter(|f| ident(&f.ident).is_some())
@@ -319,11 +354,18 @@ fn expand_flag_enum(flags: &[&Flag], _rt: &TokenStream) -> TokenStream {
     }
 }
 
-fn expand_registry(registry: Option<&Registry>, flags: &[&Flag], options: &ExpandOptions) -> TokenStream {
+fn expand_registry(
+    registry: Option<&Registry>,
+    flags: &[&Flag],
+    options: &ExpandOptions,
+) -> TokenStream {
     let rt = &options.runtime;
     let source = options.source_name.as_str();
-    let version = Literal::u32_unsuffixed(registry.map_or(crate::model::SCHEMA_VERSION, |r| r.version));
-    let pattern = registry.map_or(crate::naming::DEFAULT_PATTERN, |r| r.naming.pattern.value.as_str());
+    let version =
+        Literal::u32_unsuffixed(registry.map_or(crate::model::SCHEMA_VERSION, |r| r.version));
+    let pattern = registry.map_or(crate::naming::DEFAULT_PATTERN, |r| {
+        r.naming.pattern.value.as_str()
+    });
     let segments: Vec<TokenStream> = registry
         .map(|r| {
             let n = &r.naming;
@@ -332,7 +374,10 @@ fn expand_registry(registry: Option<&Registry>, flags: &[&Flag], options: &Expan
                 list.push((name, values.iter().map(|v| v.value.as_str()).collect()));
             }
             for (name, values) in &n.segments {
-                list.push((name.value.as_str(), values.iter().map(|v| v.value.as_str()).collect()));
+                list.push((
+                    name.value.as_str(),
+                    values.iter().map(|v| v.value.as_str()).collect(),
+                ));
             }
             list.into_iter()
                 .map(|(name, values)| {
@@ -361,7 +406,9 @@ fn expand_registry(registry: Option<&Registry>, flags: &[&Flag], options: &Expan
         })
         .unwrap_or_default();
     let defs: Vec<TokenStream> = flags.iter().map(|f| flag_definition(f, rt)).collect();
-    let doc = format!(" The registry generated from `{source}`: every flag, the naming rules and the lifetimes.");
+    let doc = format!(
+        " The registry generated from `{source}`: every flag, the naming rules and the lifetimes."
+    );
     quote! {
         #[doc = #doc]
         pub static REGISTRY: #rt::Registry = #rt::Registry {
@@ -386,7 +433,11 @@ fn flag_definition(f: &Flag, rt: &TokenStream) -> TokenStream {
     let tags = str_slice(f.tags.iter().map(|t| t.value.as_str()));
     let lifecycle = opt_str(f.lifecycle.as_deref());
     let area = opt_str(f.area.as_deref());
-    let kind = if f.is_multivariate() { quote!(#rt::FlagKind::Multivariate) } else { quote!(#rt::FlagKind::Boolean) };
+    let kind = if f.is_multivariate() {
+        quote!(#rt::FlagKind::Multivariate)
+    } else {
+        quote!(#rt::FlagKind::Boolean)
+    };
     let default = match f.default.as_ref().map(|d| &d.value) {
         Some(DefaultValue::Variant(v)) => quote!(#rt::DefaultValue::Variant(#v)),
         Some(DefaultValue::Bool(b)) => quote!(#rt::DefaultValue::Bool(#b)),
@@ -460,6 +511,12 @@ pub fn compile_error(message: &str, span: Span) -> TokenStream {
     let lit = Literal::string(message);
     let mut lit_tokens = lit.into_token_stream();
     // Span the whole invocation on the chosen span so rustc points there.
-    lit_tokens = lit_tokens.into_iter().map(|mut t| { t.set_span(span); t }).collect();
+    lit_tokens = lit_tokens
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect();
     quote::quote_spanned!(span=> ::core::compile_error!{ #lit_tokens })
 }

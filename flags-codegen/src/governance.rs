@@ -28,9 +28,15 @@ pub fn findings(registry: &Registry, today: Date) -> Vec<Diagnostic> {
                 );
             } else if left <= EXPIRY_WARNING_DAYS {
                 out.push(
-                    Diagnostic::warning(expires.pos, format!("flag `{key}` expires on {} (in {left} days); owner {owners}", expires.value))
-                        .with_code("expiring-soon")
-                        .with_help("plan the flag's removal before it expires"),
+                    Diagnostic::warning(
+                        expires.pos,
+                        format!(
+                            "flag `{key}` expires on {} (in {left} days); owner {owners}",
+                            expires.value
+                        ),
+                    )
+                    .with_code("expiring-soon")
+                    .with_help("plan the flag's removal before it expires"),
                 );
             }
         }
@@ -41,16 +47,16 @@ pub fn findings(registry: &Registry, today: Date) -> Vec<Diagnostic> {
                     .with_help("add `backup_owner: \"@someone\"` so the flag is not orphaned when its owner is away"),
             );
         }
-        if let (Some(created), Some(lifecycle)) = (&flag.created, &flag.lifecycle) {
-            if let Some(Lifetime::Days(days)) = registry.lifetime_of(lifecycle) {
-                let age = today.days_after(created.value);
-                if age > i64::from(days) {
-                    out.push(
+        if let (Some(created), Some(lifecycle)) = (&flag.created, &flag.lifecycle)
+            && let Some(Lifetime::Days(days)) = registry.lifetime_of(lifecycle)
+        {
+            let age = today.days_after(created.value);
+            if age > i64::from(days) {
+                out.push(
                         Diagnostic::warning(created.pos, format!("flag `{key}` is {age} days old, past the {days}-day lifetime of `{lifecycle}` flags; owner {owners}"))
                             .with_code("past-lifetime")
                             .with_help(format!("remove the flag, or change its lifecycle if it is meant to live longer than {days} days")),
                     );
-                }
             }
         }
     }

@@ -38,7 +38,11 @@ pub struct Parsed {
 impl Parsed {
     /// True when there are no errors.
     pub fn is_ok(&self) -> bool {
-        self.registry.is_some() && self.diagnostics.iter().all(|d| d.severity != Severity::Error)
+        self.registry.is_some()
+            && self
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != Severity::Error)
     }
 }
 
@@ -56,5 +60,8 @@ pub fn parse(source: &str) -> Parsed {
         }
     };
     diagnostics.sort_by_key(|d| d.pos);
-    Parsed { registry, diagnostics }
+    Parsed {
+        registry,
+        diagnostics,
+    }
 }

@@ -108,15 +108,32 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Violation::Empty => f.write_str("the key is empty"),
-            Violation::UpperCase { .. } => f.write_str("upper-case letter: keys are lower snake case"),
-            Violation::BadCharacter { found, .. } => {
-                write!(f, "bad character `{}`: keys use only a-z, 0-9 and `_`", found.escape_default())
+            Violation::UpperCase { .. } => {
+                f.write_str("upper-case letter: keys are lower snake case")
             }
-            Violation::EmptySegment { .. } => f.write_str("empty segment: `_` at the start, at the end or twice in a row"),
+            Violation::BadCharacter { found, .. } => {
+                write!(
+                    f,
+                    "bad character `{}`: keys use only a-z, 0-9 and `_`",
+                    found.escape_default()
+                )
+            }
+            Violation::EmptySegment { .. } => {
+                f.write_str("empty segment: `_` at the start, at the end or twice in a row")
+            }
             Violation::UnknownValue {
-                segment, found, expected, ..
-            } => write!(f, "unknown {segment} `{found}` (expected one of: {})", expected.join(", ")),
-            Violation::MissingSegment { segment, .. } => write!(f, "the key has no {segment} segment"),
+                segment,
+                found,
+                expected,
+                ..
+            } => write!(
+                f,
+                "unknown {segment} `{found}` (expected one of: {})",
+                expected.join(", ")
+            ),
+            Violation::MissingSegment { segment, .. } => {
+                write!(f, "the key has no {segment} segment")
+            }
             Violation::ExpectedLiteral { literal, .. } => write!(f, "expected `{literal}` here"),
         }
     }
@@ -153,7 +170,10 @@ impl<'a> Convention<'a> {
                         message: "two placeholders need a separator between them".into(),
                     });
                 }
-                if parts.iter().any(|p| matches!(p, Part::Segment { name: n, .. } if *n == name)) {
+                if parts
+                    .iter()
+                    .any(|p| matches!(p, Part::Segment { name: n, .. } if *n == name))
+                {
                     return Err(PatternError {
                         offset,
                         message: format!("placeholder `{{{name}}}` appears twice"),
@@ -168,7 +188,10 @@ impl<'a> Convention<'a> {
             } else {
                 let end = rest.find('{').unwrap_or(rest.len());
                 let literal = &rest[..end];
-                if !literal.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                if !literal
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                {
                     return Err(PatternError {
                         offset,
                         message: format!("literal `{literal}` may hold only a-z, 0-9 and `_`"),
@@ -241,13 +264,14 @@ impl<'a> Convention<'a> {
                     };
                     let Some(len) = len else {
                         // The whole rest is a declared value, but the pattern wants more.
-                        if let (Some(values), Some(Part::Segment { name: next, .. })) = (values, self.parts.get(i + 2)) {
-                            if values.contains(&rest) {
-                                return Err(Violation::MissingSegment {
-                                    offset: key.len(),
-                                    segment: (*next).to_string(),
-                                });
-                            }
+                        if let (Some(values), Some(Part::Segment { name: next, .. })) =
+                            (values, self.parts.get(i + 2))
+                            && values.contains(&rest)
+                        {
+                            return Err(Violation::MissingSegment {
+                                offset: key.len(),
+                                segment: (*next).to_string(),
+                            });
                         }
                         let word_end = rest.find('_').unwrap_or(rest.len());
                         return Err(match values {
@@ -310,7 +334,8 @@ pub fn upper_camel(snake: &str) -> String {
         .filter(|s| !s.is_empty())
         .map(|s| {
             let mut c = s.chars();
-            c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
         })
         .collect()
 }
@@ -345,10 +370,14 @@ pub fn identifier_problem(ident: &str) -> Option<String> {
         return Some("it becomes an empty Rust identifier".into());
     };
     if !(first.is_ascii_alphabetic() || first == '_') {
-        return Some(format!("it becomes `{ident}`, which is not a Rust identifier (it starts with `{first}`)"));
+        return Some(format!(
+            "it becomes `{ident}`, which is not a Rust identifier (it starts with `{first}`)"
+        ));
     }
     if !ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Some(format!("it becomes `{ident}`, which is not a Rust identifier"));
+        return Some(format!(
+            "it becomes `{ident}`, which is not a Rust identifier"
+        ));
     }
     if RUST_KEYWORDS.contains(&ident) {
         return Some(format!("it becomes `{ident}`, a Rust keyword"));
@@ -359,10 +388,11 @@ pub fn identifier_problem(ident: &str) -> Option<String> {
 /// Rust's strict and reserved keywords (2024 edition) that an UpperCamel name can hit, plus
 /// the lower-case ones for completeness.
 const RUST_KEYWORDS: &[&str] = &[
-    "Self", "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false",
-    "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract",
-    "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
+    "Self", "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+    "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
+    "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
 ];
 
 #[cfg(test)]
@@ -383,23 +413,50 @@ mod tests {
         let c = default_convention();
         assert_eq!(
             c.check("release_studio_new_editor"),
-            Ok(vec![("lifecycle", "release"), ("area", "studio"), ("name", "new_editor")])
+            Ok(vec![
+                ("lifecycle", "release"),
+                ("area", "studio"),
+                ("name", "new_editor")
+            ])
         );
         assert_eq!(
             c.check("ops_billing_ops_kill"),
-            Ok(vec![("lifecycle", "ops"), ("area", "billing_ops"), ("name", "kill")])
+            Ok(vec![
+                ("lifecycle", "ops"),
+                ("area", "billing_ops"),
+                ("name", "kill")
+            ])
         );
     }
 
     #[test]
     fn says_which_part_is_wrong() {
         let c = default_convention();
-        assert!(matches!(c.check("rollout_studio_x"), Err(Violation::UnknownValue { offset: 0, ref segment, .. }) if segment == "lifecycle"));
-        assert!(matches!(c.check("release_web_x"), Err(Violation::UnknownValue { offset: 8, ref segment, .. }) if segment == "area"));
-        assert_eq!(c.check("release_Studio_x"), Err(Violation::UpperCase { offset: 8 }));
-        assert_eq!(c.check("release-studio-x"), Err(Violation::BadCharacter { offset: 7, found: '-' }));
-        assert_eq!(c.check("release__studio"), Err(Violation::EmptySegment { offset: 8 }));
-        assert!(matches!(c.check("release_studio"), Err(Violation::MissingSegment { .. })));
+        assert!(
+            matches!(c.check("rollout_studio_x"), Err(Violation::UnknownValue { offset: 0, ref segment, .. }) if segment == "lifecycle")
+        );
+        assert!(
+            matches!(c.check("release_web_x"), Err(Violation::UnknownValue { offset: 8, ref segment, .. }) if segment == "area")
+        );
+        assert_eq!(
+            c.check("release_Studio_x"),
+            Err(Violation::UpperCase { offset: 8 })
+        );
+        assert_eq!(
+            c.check("release-studio-x"),
+            Err(Violation::BadCharacter {
+                offset: 7,
+                found: '-'
+            })
+        );
+        assert_eq!(
+            c.check("release__studio"),
+            Err(Violation::EmptySegment { offset: 8 })
+        );
+        assert!(matches!(
+            c.check("release_studio"),
+            Err(Violation::MissingSegment { .. })
+        ));
     }
 
     #[test]
@@ -412,7 +469,12 @@ mod tests {
         .expect("valid");
         assert_eq!(
             c.check("web_pro_export_csv_speed"),
-            Ok(vec![("surface", "web"), ("segment", "pro"), ("feature", "export"), ("goal", "csv_speed")])
+            Ok(vec![
+                ("surface", "web"),
+                ("segment", "pro"),
+                ("feature", "export"),
+                ("goal", "csv_speed")
+            ])
         );
         assert!(Convention::new("{a}{b}", |_| None).is_err());
         assert!(Convention::new("plain", |_| None).is_err());
@@ -420,13 +482,19 @@ mod tests {
 
     #[test]
     fn snake() {
-        assert_eq!(to_snake("release_studio_NewEditor"), "release_studio_new_editor");
+        assert_eq!(
+            to_snake("release_studio_NewEditor"),
+            "release_studio_new_editor"
+        );
         assert_eq!(to_snake("release-studio x"), "release_studio_x");
     }
 
     #[test]
     fn identifiers() {
-        assert_eq!(upper_camel("release_studio_new_editor"), "ReleaseStudioNewEditor");
+        assert_eq!(
+            upper_camel("release_studio_new_editor"),
+            "ReleaseStudioNewEditor"
+        );
         assert_eq!(upper_camel("gpt_4o"), "Gpt4o");
         assert!(identifier_problem(&upper_camel("self")).is_some());
         assert!(identifier_problem(&upper_camel("4k")).is_some());

@@ -52,7 +52,9 @@ pub fn read_registry(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Registr
                 r.diags.push(
                     Diagnostic::error(v.pos, format!("unsupported schema version {}", v.value))
                         .with_code("unsupported-version")
-                        .with_help(format!("this version of flags reads `version: {SCHEMA_VERSION}`")),
+                        .with_help(format!(
+                            "this version of flags reads `version: {SCHEMA_VERSION}`"
+                        )),
                 );
                 SCHEMA_VERSION
             }
@@ -69,12 +71,20 @@ pub fn read_registry(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Registr
 
     let flags = match fields.get("flags") {
         None => {
-            r.missing(root.pos, "flags", "the registry", "add `flags:` with at least one flag");
+            r.missing(
+                root.pos,
+                "flags",
+                "the registry",
+                "add `flags:` with at least one flag",
+            );
             Vec::new()
         }
         Some(node) => {
             let flags = r.flags(node);
-            if flags.is_empty() && r.diags.iter().all(|d| d.code != "duplicate-key") && matches!(node.value, Value::Map(_) | Value::Null) {
+            if flags.is_empty()
+                && r.diags.iter().all(|d| d.code != "duplicate-key")
+                && matches!(node.value, Value::Map(_) | Value::Null)
+            {
                 r.diags.push(
                     Diagnostic::error(node.pos, "the registry has no flags")
                         .with_code("empty-registry")
@@ -112,12 +122,18 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     fn get(&self, name: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
     }
 
     /// Where the field's name stands.
     fn key_pos(&self, name: &str) -> Option<Pos> {
-        self.entries.iter().position(|(k, _)| *k == name).map(|i| self.key_pos[i])
+        self.entries
+            .iter()
+            .position(|(k, _)| *k == name)
+            .map(|i| self.key_pos[i])
     }
 }
 
@@ -128,9 +144,15 @@ struct Reader<'d> {
 impl Reader<'_> {
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
         self.diags.push(
-            Diagnostic::error(node.pos, format!("{what} must be {expected}, found {}", node.value.type_name()))
-                .with_code("wrong-type")
-                .with_help(format!("write {what} as {expected}")),
+            Diagnostic::error(
+                node.pos,
+                format!(
+                    "{what} must be {expected}, found {}",
+                    node.value.type_name()
+                ),
+            )
+            .with_code("wrong-type")
+            .with_help(format!("write {what} as {expected}")),
         );
     }
 
@@ -180,7 +202,10 @@ impl Reader<'_> {
             out.push((name.as_str(), value));
             key_pos.push(key.pos);
         }
-        Some(Fields { entries: out, key_pos })
+        Some(Fields {
+            entries: out,
+            key_pos,
+        })
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
@@ -199,7 +224,9 @@ impl Reader<'_> {
             self.diags.push(
                 Diagnostic::error(node.pos, format!("{what} is empty"))
                     .with_code("empty-value")
-                    .with_help("write a short sentence here, or remove the field if it is optional"),
+                    .with_help(
+                        "write a short sentence here, or remove the field if it is optional",
+                    ),
             );
             return None;
         }
@@ -235,12 +262,19 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let ok = if open_low { v > 0.0 && v < 1.0 } else { (0.0..=1.0).contains(&v) };
+        let ok = if open_low {
+            v > 0.0 && v < 1.0
+        } else {
+            (0.0..=1.0).contains(&v)
+        };
         if !ok {
             self.diags.push(
-                Diagnostic::error(node.pos, format!("{what} must be between 0 and 1, found {v}"))
-                    .with_code("out-of-range")
-                    .with_help(format!("write {what} as a fraction, e.g. 0.05 for 5%")),
+                Diagnostic::error(
+                    node.pos,
+                    format!("{what} must be between 0 and 1, found {v}"),
+                )
+                .with_code("out-of-range")
+                .with_help(format!("write {what} as a fraction, e.g. 0.05 for 5%")),
             );
             return None;
         }
@@ -287,13 +321,21 @@ impl Reader<'_> {
             segments: Vec::new(),
         };
         let Some(node) = node else {
-            self.missing(root, "naming", "the registry", "add `naming:` with `areas: [...]` (and optionally `lifecycles`, `pattern`)");
+            self.missing(
+                root,
+                "naming",
+                "the registry",
+                "add `naming:` with `areas: [...]` (and optionally `lifecycles`, `pattern`)",
+            );
             return naming;
         };
         let Some(fields) = self.fields(node, "`naming`", NAMING_FIELDS) else {
             return naming;
         };
-        if let Some(p) = fields.get("pattern").and_then(|n| self.non_empty_string(n, "`naming.pattern`")) {
+        if let Some(p) = fields
+            .get("pattern")
+            .and_then(|n| self.non_empty_string(n, "`naming.pattern`"))
+        {
             naming.pattern = p;
         }
         if let Some(l) = fields.get("lifecycles") {
@@ -302,16 +344,21 @@ impl Reader<'_> {
         match fields.get("areas") {
             Some(a) => naming.areas = self.string_list(a, "`naming.areas`"),
             None if naming.pattern.value.contains("{area}") => {
-                self.missing(node.pos, "areas", "`naming`", "list the product areas, e.g. `areas: [studio, ai, billing]`");
+                self.missing(
+                    node.pos,
+                    "areas",
+                    "`naming`",
+                    "list the product areas, e.g. `areas: [studio, ai, billing]`",
+                );
             }
             None => {}
         }
-        if let Some(s) = fields.get("segments") {
-            if let Some(seg_fields) = self.map_entries(s, "`naming.segments`") {
-                for (key, value) in seg_fields {
-                    let what = format!("`naming.segments.{}`", key.value);
-                    naming.segments.push((key, self.string_list(value, &what)));
-                }
+        if let Some(s) = fields.get("segments")
+            && let Some(seg_fields) = self.map_entries(s, "`naming.segments`")
+        {
+            for (key, value) in seg_fields {
+                let what = format!("`naming.segments.{}`", key.value);
+                naming.segments.push((key, self.string_list(value, &what)));
             }
         }
         naming
@@ -319,7 +366,11 @@ impl Reader<'_> {
 
     /// A mapping with free-form string keys (flags, variants, segments, lifetimes, payloads):
     /// entries in order; duplicates reported and dropped.
-    fn map_entries<'n>(&mut self, node: &'n Node, what: &str) -> Option<Vec<(Sp<String>, &'n Node)>> {
+    fn map_entries<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+    ) -> Option<Vec<(Sp<String>, &'n Node)>> {
         let Value::Map(entries) = &node.value else {
             if node.value == Value::Null {
                 return Some(Vec::new());
@@ -343,7 +394,9 @@ impl Reader<'_> {
                     Diagnostic::error(key.pos, format!("duplicate key `{name}` in {what}"))
                         .with_code("duplicate-key")
                         .with_related(first.pos, "first defined here")
-                        .with_help(format!("each key appears once: rename or remove this `{name}`")),
+                        .with_help(format!(
+                            "each key appears once: rename or remove this `{name}`"
+                        )),
                 );
                 continue;
             }
@@ -364,9 +417,12 @@ impl Reader<'_> {
                 Value::Str(s) if s == "never" => Lifetime::Never,
                 _ => {
                     self.diags.push(
-                        Diagnostic::error(value.pos, format!("{what} must be a positive number of days or `never`"))
-                            .with_code("wrong-type")
-                            .with_help("e.g. `release: 40` or `tier: never`"),
+                        Diagnostic::error(
+                            value.pos,
+                            format!("{what} must be a positive number of days or `never`"),
+                        )
+                        .with_code("wrong-type")
+                        .with_help("e.g. `release: 40` or `tier: never`"),
                     );
                     continue;
                 }
@@ -380,7 +436,10 @@ impl Reader<'_> {
         let Some(entries) = self.map_entries(node, "`flags`") else {
             return Vec::new();
         };
-        entries.into_iter().map(|(key, value)| self.flag(key, value)).collect()
+        entries
+            .into_iter()
+            .map(|(key, value)| self.flag(key, value))
+            .collect()
     }
 
     fn flag(&mut self, key: Sp<String>, node: &Node) -> Flag {
@@ -418,7 +477,12 @@ impl Reader<'_> {
                     flag.description = d;
                 }
             }
-            None => self.missing(key.pos, "description", &what, "say what the flag gates, in one sentence: `description: ...`"),
+            None => self.missing(
+                key.pos,
+                "description",
+                &what,
+                "say what the flag gates, in one sentence: `description: ...`",
+            ),
         }
         match fields.get("owner") {
             Some(n) => {
@@ -426,9 +490,16 @@ impl Reader<'_> {
                     flag.owner = o;
                 }
             }
-            None => self.missing(key.pos, "owner", &what, "name who answers for this flag: `owner: \"@handle\"` or an email"),
+            None => self.missing(
+                key.pos,
+                "owner",
+                &what,
+                "name who answers for this flag: `owner: \"@handle\"` or an email",
+            ),
         }
-        flag.backup_owner = fields.get("backup_owner").and_then(|n| self.owner(n, &format!("the backup owner of {what}")));
+        flag.backup_owner = fields
+            .get("backup_owner")
+            .and_then(|n| self.owner(n, &format!("the backup owner of {what}")));
         if let Some(n) = fields.get("tags") {
             flag.tags = self.string_list(n, &format!("the tags of {what}"));
         }
@@ -448,9 +519,13 @@ impl Reader<'_> {
             Some(n) => flag.default = self.default(n, &flag, &what),
             None => {
                 let help = if flag.is_multivariate() {
-                    format!("add `default: {}` (the variant the app gets when PostHog cannot answer)", flag.variants[0].key.value)
+                    format!(
+                        "add `default: {}` (the variant the app gets when PostHog cannot answer)",
+                        flag.variants[0].key.value
+                    )
                 } else {
-                    "add `default: false` (what the app gets when PostHog cannot answer)".to_string()
+                    "add `default: false` (what the app gets when PostHog cannot answer)"
+                        .to_string()
                 };
                 self.missing(key.pos, "default", &what, &help);
             }
@@ -458,12 +533,25 @@ impl Reader<'_> {
         if let Some(n) = fields.get("payloads") {
             flag.payloads = self.payloads(n, &what);
         }
-        flag.created = fields.get("created").and_then(|n| self.date(n, &format!("`created` of {what}")));
-        flag.expires = fields.get("expires").and_then(|n| self.date(n, &format!("`expires` of {what}")));
-        flag.ticket = fields.get("ticket").and_then(|n| self.non_empty_string(n, &format!("the ticket of {what}")));
-        flag.rollback = fields.get("rollback").and_then(|n| self.non_empty_string(n, &format!("the rollback of {what}")));
-        flag.lifecycle_field = fields.get("lifecycle").and_then(|n| self.non_empty_string(n, &format!("the lifecycle of {what}")));
-        flag.archived = fields.get("archived").and_then(|n| self.boolean(n, &format!("`archived` of {what}"))).unwrap_or(false);
+        flag.created = fields
+            .get("created")
+            .and_then(|n| self.date(n, &format!("`created` of {what}")));
+        flag.expires = fields
+            .get("expires")
+            .and_then(|n| self.date(n, &format!("`expires` of {what}")));
+        flag.ticket = fields
+            .get("ticket")
+            .and_then(|n| self.non_empty_string(n, &format!("the ticket of {what}")));
+        flag.rollback = fields
+            .get("rollback")
+            .and_then(|n| self.non_empty_string(n, &format!("the rollback of {what}")));
+        flag.lifecycle_field = fields
+            .get("lifecycle")
+            .and_then(|n| self.non_empty_string(n, &format!("the lifecycle of {what}")));
+        flag.archived = fields
+            .get("archived")
+            .and_then(|n| self.boolean(n, &format!("`archived` of {what}")))
+            .unwrap_or(false);
         flag.guardian = fields.get("guardian").and_then(|n| self.guardian(n, &what));
         flag
     }
@@ -493,9 +581,12 @@ impl Reader<'_> {
             };
             if !(0..=100).contains(&pct.value) {
                 self.diags.push(
-                    Diagnostic::error(value.pos, format!("{vwhat} must be between 0 and 100, found {}", pct.value))
-                        .with_code("out-of-range")
-                        .with_help("variant rollouts are whole percentages that sum to 100"),
+                    Diagnostic::error(
+                        value.pos,
+                        format!("{vwhat} must be between 0 and 100, found {}", pct.value),
+                    )
+                    .with_code("out-of-range")
+                    .with_help("variant rollouts are whole percentages that sum to 100"),
                 );
                 continue;
             }
@@ -511,7 +602,10 @@ impl Reader<'_> {
     fn default(&mut self, node: &Node, flag: &Flag, what: &str) -> Option<Sp<DefaultValue>> {
         if flag.variants_pos.is_some() {
             let Value::Str(s) = &node.value else {
-                let first = flag.variants.first().map_or("control", |v| v.key.value.as_str());
+                let first = flag
+                    .variants
+                    .first()
+                    .map_or("control", |v| v.key.value.as_str());
                 self.diags.push(
                     Diagnostic::error(node.pos, format!("the default of multivariate {what} must be one of its variants, found {}", node.value.type_name()))
                         .with_code("wrong-default")
@@ -526,9 +620,12 @@ impl Reader<'_> {
                     None => format!("declared variants: {}", names.join(", ")),
                 };
                 self.diags.push(
-                    Diagnostic::error(node.pos, format!("the default `{s}` of {what} is not one of its variants"))
-                        .with_code("wrong-default")
-                        .with_help(help),
+                    Diagnostic::error(
+                        node.pos,
+                        format!("the default `{s}` of {what} is not one of its variants"),
+                    )
+                    .with_code("wrong-default")
+                    .with_help(help),
                 );
                 return None;
             }
@@ -582,7 +679,9 @@ impl Reader<'_> {
             g.enforce = self.boolean(n, "`guardian.enforce`").unwrap_or(false);
         }
         if let Some(n) = fields.get("alpha") {
-            g.alpha = self.fraction(n, "`guardian.alpha`", true).unwrap_or(DEFAULT_ALPHA);
+            g.alpha = self
+                .fraction(n, "`guardian.alpha`", true)
+                .unwrap_or(DEFAULT_ALPHA);
         }
         if let Some(n) = fields.get("metrics") {
             match &n.value {
@@ -604,7 +703,12 @@ impl Reader<'_> {
         let event = match fields.get("event") {
             Some(n) => self.non_empty_string(n, "`event` of a guardrail metric")?,
             None => {
-                self.missing(node.pos, "event", "a guardrail metric", "name the event to watch: `event: checkout.completed`");
+                self.missing(
+                    node.pos,
+                    "event",
+                    "a guardrail metric",
+                    "name the event to watch: `event: checkout.completed`",
+                );
                 return None;
             }
         };
@@ -628,7 +732,11 @@ fn is_handle(s: &str) -> bool {
         return false;
     };
     let mut parts = rest.splitn(2, '/');
-    parts.all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+    parts.all(|p| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    })
 }
 
 fn is_email(s: &str) -> bool {

@@ -6,7 +6,11 @@ const HEADER: &str = "naming:\n  areas: [studio, ai]\nflags:\n";
 
 fn errors(body: &str) -> Vec<Diagnostic> {
     let parsed = parse(&format!("{HEADER}{body}"));
-    parsed.diagnostics.into_iter().filter(|d| d.severity == Severity::Error).collect()
+    parsed
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
 }
 
 fn at(d: &Diagnostic) -> (u32, u32, &'static str) {
@@ -27,7 +31,9 @@ fn a_valid_registry_has_no_diagnostics() {
 
 #[test]
 fn unknown_field_points_at_the_field_name() {
-    let e = errors("  release_studio_a:\n    description: A.\n    ownr: \"@ana\"\n    default: false\n");
+    let e = errors(
+        "  release_studio_a:\n    description: A.\n    ownr: \"@ana\"\n    default: false\n",
+    );
     let codes: Vec<_> = e.iter().map(at).collect();
     assert_eq!(codes, [(4, 3, "missing-field"), (6, 5, "unknown-field")]);
     assert_eq!(e[1].help.as_deref(), Some("did you mean `owner`?"));
@@ -35,10 +41,17 @@ fn unknown_field_points_at_the_field_name() {
 
 #[test]
 fn naming_errors_point_at_the_offending_segment() {
-    let e = errors("  release_web_a:\n    description: A.\n    owner: \"@ana\"\n    default: false\n");
+    let e =
+        errors("  release_web_a:\n    description: A.\n    owner: \"@ana\"\n    default: false\n");
     assert_eq!(e.iter().map(at).collect::<Vec<_>>(), [(4, 11, "naming")]);
-    assert!(e[0].message.contains("unknown area `web`"), "{}", e[0].message);
-    let e = errors("  release_studio_A:\n    description: A.\n    owner: \"@ana\"\n    default: false\n");
+    assert!(
+        e[0].message.contains("unknown area `web`"),
+        "{}",
+        e[0].message
+    );
+    let e = errors(
+        "  release_studio_A:\n    description: A.\n    owner: \"@ana\"\n    default: false\n",
+    );
     assert_eq!(e.iter().map(at).collect::<Vec<_>>(), [(4, 18, "naming")]);
     assert!(e[0].message.contains("upper-case"));
 }
@@ -46,24 +59,29 @@ fn naming_errors_point_at_the_offending_segment() {
 #[test]
 fn duplicate_keys_name_both_lines() {
     let flag = "    description: A.\n    owner: \"@ana\"\n    default: false\n";
-    let e = errors(&format!("  release_studio_a:\n{flag}  release_studio_a:\n{flag}"));
-    assert_eq!(e.iter().map(at).collect::<Vec<_>>(), [(8, 3, "duplicate-key")]);
+    let e = errors(&format!(
+        "  release_studio_a:\n{flag}  release_studio_a:\n{flag}"
+    ));
+    assert_eq!(
+        e.iter().map(at).collect::<Vec<_>>(),
+        [(8, 3, "duplicate-key")]
+    );
     assert_eq!(e[0].related[0].pos.line, 4);
 }
 
 #[test]
 fn every_error_is_reported_in_one_pass() {
     let e = errors(concat!(
-        "  release_studio_a:\n",             // 4
-        "    description: A.\n",             // 5
-        "    owner: nobody\n",               // 6: bad owner
-        "    default: maybe\n",              // 7: wrong default type
-        "    expires: 2027-13-01\n",         // 8: bad date
-        "  experiment_ai_b:\n",              // 9
-        "    description: B.\n",             // 10
-        "    owner: \"@ml\"\n",              // 11
+        "  release_studio_a:\n",                // 4
+        "    description: A.\n",                // 5
+        "    owner: nobody\n",                  // 6: bad owner
+        "    default: maybe\n",                 // 7: wrong default type
+        "    expires: 2027-13-01\n",            // 8: bad date
+        "  experiment_ai_b:\n",                 // 9
+        "    description: B.\n",                // 10
+        "    owner: \"@ml\"\n",                 // 11
         "    variants: {control: 50, x: 40}\n", // 12: sum 90
-        "    default: y\n",                  // 13: not a variant
+        "    default: y\n",                     // 13: not a variant
     ));
     assert_eq!(
         e.iter().map(at).collect::<Vec<_>>(),
@@ -80,25 +98,46 @@ fn every_error_is_reported_in_one_pass() {
 #[test]
 fn identifier_collisions_and_keywords() {
     let flag = "    description: A.\n    owner: \"@ana\"\n    default: false\n";
-    let e = errors(&format!("  release_studio_a2:\n{flag}  release_studio_a_2:\n{flag}"));
-    assert_eq!(e.iter().map(at).collect::<Vec<_>>(), [(8, 3, "identifier-collision")]);
-    let e = errors("  experiment_ai_b:\n    description: B.\n    owner: \"@ml\"\n    variants: {control: 50, self: 50}\n    default: control\n");
-    assert_eq!(e.iter().map(at).collect::<Vec<_>>(), [(7, 29, "bad-identifier")]);
+    let e = errors(&format!(
+        "  release_studio_a2:\n{flag}  release_studio_a_2:\n{flag}"
+    ));
+    assert_eq!(
+        e.iter().map(at).collect::<Vec<_>>(),
+        [(8, 3, "identifier-collision")]
+    );
+    let e = errors(
+        "  experiment_ai_b:\n    description: B.\n    owner: \"@ml\"\n    variants: {control: 50, self: 50}\n    default: control\n",
+    );
+    assert_eq!(
+        e.iter().map(at).collect::<Vec<_>>(),
+        [(7, 29, "bad-identifier")]
+    );
 }
 
 #[test]
 fn syntax_errors_and_empty_files() {
     let p = parse("flags:\n  a: [1, 2\n");
-    assert_eq!(p.diagnostics.iter().map(at).collect::<Vec<_>>(), [(2, 6, "syntax")]);
+    assert_eq!(
+        p.diagnostics.iter().map(at).collect::<Vec<_>>(),
+        [(2, 6, "syntax")]
+    );
     assert!(p.registry.is_none());
     let p = parse("");
-    assert_eq!(p.diagnostics.iter().map(at).collect::<Vec<_>>(), [(1, 1, "empty-registry")]);
+    assert_eq!(
+        p.diagnostics.iter().map(at).collect::<Vec<_>>(),
+        [(1, 1, "empty-registry")]
+    );
 }
 
 #[test]
 fn dates_in_the_wrong_order() {
-    let e = errors("  release_studio_a:\n    description: A.\n    owner: \"@ana\"\n    default: false\n    created: 2027-02-01\n    expires: 2027-01-01\n");
-    assert_eq!(e.iter().map(at).collect::<Vec<_>>(), [(9, 14, "expires-before-created")]);
+    let e = errors(
+        "  release_studio_a:\n    description: A.\n    owner: \"@ana\"\n    default: false\n    created: 2027-02-01\n    expires: 2027-01-01\n",
+    );
+    assert_eq!(
+        e.iter().map(at).collect::<Vec<_>>(),
+        [(9, 14, "expires-before-created")]
+    );
     assert_eq!(e[0].related[0].pos.line, 8);
 }
 

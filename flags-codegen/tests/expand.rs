@@ -16,14 +16,23 @@ fn expansion_matches_the_snapshot() {
     let file = syn::parse2::<syn::File>(tokens.clone()).expect("the expansion is valid Rust");
     let text = prettyplease::unparse(&file);
     // Deterministic: the same input expands to the same text.
-    assert_eq!(tokens.to_string(), expand(flags_codegen::parse(source).registry.as_ref(), &options).to_string());
+    assert_eq!(
+        tokens.to_string(),
+        expand(flags_codegen::parse(source).registry.as_ref(), &options).to_string()
+    );
 
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/small.expanded.rs");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/snapshots/small.expanded.rs"
+    );
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(path, &text).expect("write snapshot");
     }
     let expected = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(expected == text, "expansion changed; rerun with UPDATE_SNAPSHOTS=1 and review.\n{text}");
+    assert!(
+        expected == text,
+        "expansion changed; rerun with UPDATE_SNAPSHOTS=1 and review.\n{text}"
+    );
 }
 
 #[test]

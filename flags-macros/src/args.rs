@@ -31,7 +31,10 @@ impl Parse for Args {
             input.parse::<Token![=]>()?;
             match name.to_string().as_str() {
                 "path" | "source" if source.is_some() => {
-                    return Err(syn::Error::new(name.span(), "give either `path` or `source`, once"));
+                    return Err(syn::Error::new(
+                        name.span(),
+                        "give either `path` or `source`, once",
+                    ));
                 }
                 "path" => source = Some(Source::File(Some(input.parse()?))),
                 "source" => source = Some(Source::Inline(input.parse()?)),
@@ -39,7 +42,9 @@ impl Parse for Args {
                 other => {
                     return Err(syn::Error::new(
                         name.span(),
-                        format!("unknown argument `{other}`: expected `path = \"…\"`, `source = \"…\"` or `crate = path`"),
+                        format!(
+                            "unknown argument `{other}`: expected `path = \"…\"`, `source = \"…\"` or `crate = path`"
+                        ),
                     ));
                 }
             }

@@ -16,6 +16,8 @@ pub(crate) fn resolve(written: &str) -> Result<PathBuf, String> {
     #[allow(clippy::disallowed_methods)]
     let base = std::env::var("CARGO_MANIFEST_DIR_OVERRIDE")
         .or_else(|_| std::env::var("CARGO_MANIFEST_DIR"))
-        .map_err(|_| "CARGO_MANIFEST_DIR is not set: include_flags!() must be expanded by cargo".to_string())?;
+        .map_err(|_| {
+            "CARGO_MANIFEST_DIR is not set: include_flags!() must be expanded by cargo".to_string()
+        })?;
     Ok(PathBuf::from(base).join(relative))
 }

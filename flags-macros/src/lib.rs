@@ -50,7 +50,9 @@ fn expand_include_flags(input: TokenStream) -> TokenStream {
             (lit.value(), lit.span())
         }
         Source::File(lit) => {
-            let written = lit.as_ref().map_or_else(|| "flags.yaml".to_string(), syn::LitStr::value);
+            let written = lit
+                .as_ref()
+                .map_or_else(|| "flags.yaml".to_string(), syn::LitStr::value);
             let span = lit.as_ref().map_or_else(Span::call_site, syn::LitStr::span);
             options.source_name = written.clone();
             match env::resolve(&written).and_then(|p| read(&p).map(|t| (p, t))) {
@@ -83,6 +85,9 @@ fn read(path: &std::path::Path) -> Result<String, String> {
         } else {
             "check the file's permissions and that it is UTF-8 text"
         };
-        format!("cannot read the flag registry: tried {}: {e}\n  = help: {help}", path.display())
+        format!(
+            "cannot read the flag registry: tried {}: {e}\n  = help: {help}",
+            path.display()
+        )
     })
 }

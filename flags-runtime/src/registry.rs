@@ -31,7 +31,10 @@ impl Registry {
 
     /// The lifetime configured for `lifecycle` (`None`: no limit configured).
     pub fn lifetime_of(&self, lifecycle: &str) -> Option<Lifetime> {
-        self.lifetimes.iter().find(|(l, _)| *l == lifecycle).map(|(_, t)| *t)
+        self.lifetimes
+            .iter()
+            .find(|(l, _)| *l == lifecycle)
+            .map(|(_, t)| *t)
     }
 }
 
@@ -53,7 +56,10 @@ impl NamingRules {
     pub fn check<'k>(&self, key: &'k str) -> Result<Vec<(&'static str, &'k str)>, NamingViolation> {
         let segments = self.segments;
         let convention = flags_codegen::naming::Convention::new(self.pattern, |name| {
-            segments.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_vec())
+            segments
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_vec())
         });
         match convention {
             Ok(c) => c.check(key),
@@ -208,7 +214,15 @@ pub trait VariantFlag: FlagDef {
 
 /// Implemented by every generated variant enum.
 pub trait FlagVariant:
-    Copy + Eq + std::hash::Hash + fmt::Debug + fmt::Display + std::str::FromStr<Err = UnknownVariant> + Send + Sync + 'static
+    Copy
+    + Eq
+    + std::hash::Hash
+    + fmt::Debug
+    + fmt::Display
+    + std::str::FromStr<Err = UnknownVariant>
+    + Send
+    + Sync
+    + 'static
 {
     /// Every variant, in yaml order.
     const ALL: &'static [Self];
@@ -227,7 +241,11 @@ pub struct UnknownVariant {
 
 impl fmt::Display for UnknownVariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a variant of flag `{}`", self.value, self.flag)
+        write!(
+            f,
+            "`{}` is not a variant of flag `{}`",
+            self.value, self.flag
+        )
     }
 }
 

@@ -42,7 +42,10 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
     let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
     let flags = parsed.registry.as_ref().map_or(0, |r| r.flags.len());
     if let (Some(registry), false) = (&parsed.registry, has_errors) {
-        diagnostics.extend(governance::findings(registry, args.today.unwrap_or_else(Date::today_utc)));
+        diagnostics.extend(governance::findings(
+            registry,
+            args.today.unwrap_or_else(Date::today_utc),
+        ));
     }
     let report = Report {
         file: &name,
@@ -51,5 +54,9 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
         diagnostics: &diagnostics,
     };
     emit(&report, args.format);
-    if diagnostics.is_empty() { Exit::Clean } else { Exit::Findings }
+    if diagnostics.is_empty() {
+        Exit::Clean
+    } else {
+        Exit::Findings
+    }
 }

@@ -73,7 +73,11 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Failed } else { Exit::Clean };
+            let code = if e.use_stderr() {
+                Exit::Failed
+            } else {
+                Exit::Clean
+            };
             let _ = e.print();
             return code;
         }

@@ -15,7 +15,10 @@ pub(crate) struct Report<'a> {
 
 impl Report<'_> {
     fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
@@ -91,7 +94,9 @@ fn github_annotation(file: &str, d: &Diagnostic) -> String {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -105,7 +110,9 @@ mod tests {
 
     #[test]
     fn github_annotations_are_escaped() {
-        let d = Diagnostic::error(Pos::new(3, 5), "100% wrong, really").with_code("naming").with_help("fix: this");
+        let d = Diagnostic::error(Pos::new(3, 5), "100% wrong, really")
+            .with_code("naming")
+            .with_help("fix: this");
         assert_eq!(
             github_annotation("a,b.yaml", &d),
             "::error file=a%2Cb.yaml,line=3,col=5,title=flags naming::100%25 wrong, really%0Ahelp: fix: this"
