@@ -215,15 +215,15 @@ fn resolve_plain(text: &str) -> Value {
             Value::Int,
         );
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::Int(i);
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
     }
     let float_shape = digits.bytes().any(|b| b.is_ascii_digit())
         && digits
@@ -233,10 +233,8 @@ fn resolve_plain(text: &str) -> Value {
             .bytes()
             .next()
             .is_some_and(|b| b.is_ascii_digit() || b == b'.');
-    if float_shape {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if float_shape && let Ok(f) = text.parse::<f64>() {
+        return Value::Float(f);
     }
     Value::Str(text.to_owned())
 }
