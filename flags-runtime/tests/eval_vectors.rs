@@ -145,3 +145,40 @@ fn edge_cases() {
         failures.len()
     );
 }
+
+/// The 100,000-case workload (`scripts/oracle/regenerate.sh --bench` writes it to
+/// `target/eval-bench/`, not committed: ~25 MB). Skipped when absent.
+#[test]
+fn bench_workload_if_generated() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/eval-bench");
+    let input = dir.join("seed1-10k.json");
+    let expected = dir.join("seed1-10k.expected.jsonl");
+    let (Ok(input), Ok(expected)) = (
+        std::fs::read_to_string(&input),
+        std::fs::read_to_string(&expected),
+    ) else {
+        eprintln!("skipped: run scripts/oracle/regenerate.sh --bench to create {input:?}");
+        return;
+    };
+    let doc: Value = serde_json::from_str(&input).expect("input is JSON");
+    let got = run_value(&doc).expect("input runs");
+    let mut bad = 0;
+    let mut n = 0;
+    for (g, line) in got.iter().zip(expected.lines()) {
+        n += 1;
+        let e: Value = serde_json::from_str(line).expect("expected line is JSON");
+        let g = g.to_value();
+        if ["value", "payload", "inconclusive", "reason"]
+            .iter()
+            .any(|f| g.get(f) != e.get(f))
+        {
+            if bad < 10 {
+                eprintln!("case {}: expected {e} got {g}", e["i"]);
+            }
+            bad += 1;
+        }
+    }
+    assert_eq!(n, got.len());
+    assert_eq!(bad, 0, "{bad} of {n} bench cases disagree with the oracle");
+    eprintln!("bench workload: {n} of {n} cases agree with the oracle");
+}

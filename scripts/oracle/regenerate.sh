@@ -57,7 +57,8 @@ EOF
   "$py" "$oracle_dir/oracle.py" "$out/posthog-$name.json" --out "$out/posthog-$name.expected.jsonl" 2>/dev/null
 done
 
-# 3. Hand-written edge cases (inputs in edge-*.json are written by hand; answers by the oracle).
+# 3. Hand-written edge cases: inputs from edge_cases.py (written by hand), answers by the oracle.
+"$py" "$repo/scripts/oracle/edge_cases.py" "$out"
 for f in "$out"/edge-*.json; do
   [[ -e "$f" ]] || continue
   "$py" "$oracle_dir/oracle.py" "$f" --out "${f%.json}.expected.jsonl" 2>/dev/null

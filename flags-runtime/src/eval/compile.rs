@@ -814,6 +814,9 @@ fn compile_regex(pattern: &str) -> RegexOp {
     let Some(scan) = scan_regex(pattern) else {
         return RegexOp::Deferred;
     };
+    if scan.python_invalid {
+        return RegexOp::Invalid;
+    }
     match regex::RegexBuilder::new(&scan.rust_pattern)
         .size_limit(1 << 22)
         .build()

@@ -825,6 +825,9 @@ pub(crate) struct RegexScan {
     pub uses_space_class: bool,
     pub uses_end_anchor: bool,
     pub uses_quantifier_or_alternation: bool,
+    /// Python's `re` rejects the pattern ("nothing to repeat", "multiple repeat") where
+    /// Rust's `regex` would accept it: the SDK then never matches.
+    pub python_invalid: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -832,7 +835,8 @@ enum Prev {
     Nothing,
     Literal,
     Open,
-    Quantifier,
+    /// After a repetition; `true` while a lazy `?` may still follow.
+    Quantifier(bool),
     EmptyGroup,
     Char(char),
 }
@@ -854,6 +858,7 @@ pub(crate) fn scan_regex(pattern: &str) -> Option<RegexScan> {
         uses_space_class: false,
         uses_end_anchor: false,
         uses_quantifier_or_alternation: false,
+        python_invalid: false,
     };
     let mut i = 0;
     while i < n {
@@ -990,7 +995,7 @@ pub(crate) fn scan_regex(pattern: &str) -> Option<RegexScan> {
                     | Prev::Char('^')
                     | Prev::Char('$')
                     | Prev::EmptyGroup
-                    | Prev::Quantifier
+                    | Prev::Quantifier(_)
             ) {
                 return None;
             }
@@ -1012,14 +1017,25 @@ pub(crate) fn scan_regex(pattern: &str) -> Option<RegexScan> {
             if matches!(at(i + 1), Some('+' | '{')) {
                 return None;
             }
-            prev = Prev::Quantifier;
+            prev = Prev::Quantifier(true);
         } else if matches!(c, '*' | '+' | '?') {
             if matches!(prev, Prev::Char('^') | Prev::Char('$') | Prev::EmptyGroup)
                 || matches!(at(i + 1), Some('+' | '{'))
             {
                 return None;
             }
-            prev = Prev::Quantifier;
+            prev = match prev {
+                Prev::Quantifier(true) if c == '?' => Prev::Quantifier(false),
+                Prev::Quantifier(_) => {
+                    s.python_invalid = true;
+                    Prev::Quantifier(false)
+                }
+                Prev::Nothing | Prev::Open | Prev::Char('(') | Prev::Char('|') => {
+                    s.python_invalid = true;
+                    Prev::Quantifier(true)
+                }
+                _ => Prev::Quantifier(true),
+            };
             out.push(c);
         } else {
             prev = if c == ')' && matches!(prev, Prev::Open | Prev::Char('(') | Prev::EmptyGroup) {
