@@ -114,16 +114,56 @@ impl From<&Value> for PropertyValue {
     }
 }
 
-/// A property map built once and read by many evaluations: entries sorted by key, looked up
-/// by binary search, no allocation on lookup. A key inserted twice keeps the last value.
+/// A property map built once and read by many evaluations, laid out for lookups that touch
+/// as little memory as possible: entries sorted by key in one array (with each key's first
+/// eight bytes inline), keys and string values in one buffer. Lookup is a binary search and
+/// never allocates. A key inserted twice keeps the last value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Properties {
-    entries: Vec<(Box<str>, PropertyValue)>,
+    entries: Vec<Entry>,
+    text: String,
+    json: Vec<JsonValue>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct JsonValue {
+    value: Value,
+    text: Box<str>,
+    python: Box<str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(u32, u32),
+    Json(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    prefix: u64,
+    key: (u32, u32),
+    value: Slot,
+}
+
+/// The first eight bytes of a key, big-endian, zero-padded: comparing prefixes orders keys
+/// as comparing their bytes does (ties fall back to the full key).
+fn key_prefix(key: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(b)
 }
 
 /// An empty property map, usable where a `&'static Properties` is needed.
 pub static EMPTY_PROPERTIES: Properties = Properties {
     entries: Vec::new(),
+    text: String::new(),
+    json: Vec::new(),
 };
 
 impl Properties {
@@ -134,9 +174,11 @@ impl Properties {
 
     /// Builds a map from a JSON object (person or group properties as sent to PostHog).
     pub fn from_json_map(map: &Map<String, Value>) -> Self {
-        map.iter()
-            .map(|(k, v)| (k.as_str(), PropertyValue::from_json(v)))
-            .collect()
+        let mut p = Properties::new();
+        for (k, v) in map {
+            p.insert(k.as_str(), PropertyValue::from_json(v));
+        }
+        p
     }
 
     /// Builds a map from a JSON value; anything but an object gives an empty map.
@@ -147,22 +189,98 @@ impl Properties {
         }
     }
 
-    /// Sets `key` to `value` (replacing an earlier value).
-    pub fn insert(&mut self, key: impl Into<Box<str>>, value: impl Into<PropertyValue>) {
-        let key = key.into();
-        let value = value.into();
-        match self.entries.binary_search_by(|(k, _)| (**k).cmp(&*key)) {
-            Ok(i) => self.entries[i].1 = value,
-            Err(i) => self.entries.insert(i, (key, value)),
+    fn push_text(&mut self, s: &str) -> (u32, u32) {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        (start, s.len() as u32)
+    }
+
+    fn str_at(&self, (start, len): (u32, u32)) -> &str {
+        self.text
+            .get(start as usize..(start as usize + len as usize))
+            .unwrap_or("")
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        let prefix = key_prefix(key);
+        self.entries.binary_search_by(|e| {
+            e.prefix
+                .cmp(&prefix)
+                .then_with(|| self.str_at(e.key).cmp(key))
+        })
+    }
+
+    /// Sets `key` to `value` (replacing an earlier value; the replaced text stays in the
+    /// buffer until the map is dropped).
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<PropertyValue>) {
+        let key = key.as_ref();
+        let slot = match value.into() {
+            PropertyValue::Null => Slot::Null,
+            PropertyValue::Bool(b) => Slot::Bool(b),
+            PropertyValue::Int(i) => Slot::Int(i),
+            PropertyValue::UInt(u) => Slot::UInt(u),
+            PropertyValue::Float(f) => Slot::Float(f),
+            PropertyValue::String(s) => {
+                let (a, b) = self.push_text(&s);
+                Slot::Str(a, b)
+            }
+            PropertyValue::Json {
+                value,
+                text,
+                python,
+            } => {
+                self.json.push(JsonValue {
+                    value,
+                    text,
+                    python,
+                });
+                Slot::Json(self.json.len() as u32 - 1)
+            }
+        };
+        match self.find(key) {
+            Ok(i) => self.entries[i].value = slot,
+            Err(i) => {
+                let k = self.push_text(key);
+                self.entries.insert(
+                    i,
+                    Entry {
+                        prefix: key_prefix(key),
+                        key: k,
+                        value: slot,
+                    },
+                );
+            }
         }
     }
 
     /// The value of `key`, if present.
-    pub fn get(&self, key: &str) -> Option<&PropertyValue> {
-        self.entries
-            .binary_search_by(|(k, _)| (**k).cmp(key))
-            .ok()
-            .map(|i| &self.entries[i].1)
+    pub fn get(&self, key: &str) -> Option<PropertyRef<'_>> {
+        let i = self.find(key).ok()?;
+        Some(self.view(self.entries[i].value))
+    }
+
+    fn view(&self, slot: Slot) -> PropertyRef<'_> {
+        match slot {
+            Slot::Null => PropertyRef::Null,
+            Slot::Bool(b) => PropertyRef::Bool(b),
+            Slot::Int(i) => PropertyRef::Int(i),
+            Slot::UInt(u) => PropertyRef::UInt(u),
+            Slot::Float(f) => PropertyRef::Float(f),
+            Slot::Str(a, b) => PropertyRef::Str(self.str_at((a, b))),
+            Slot::Json(i) => match self.json.get(i as usize) {
+                Some(j) => PropertyRef::Json {
+                    value: &j.value,
+                    text: &j.text,
+                    python: &j.python,
+                },
+                None => PropertyRef::Null,
+            },
+        }
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
     }
 
     /// Number of properties.
@@ -176,28 +294,48 @@ impl Properties {
     }
 
     /// The entries, sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &PropertyValue)> {
-        self.entries.iter().map(|(k, v)| (&**k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, PropertyRef<'_>)> {
+        self.entries
+            .iter()
+            .map(|e| (self.str_at(e.key), self.view(e.value)))
     }
 }
 
-impl<K: Into<Box<str>>, V: Into<PropertyValue>> FromIterator<(K, V)> for Properties {
+impl<K: AsRef<str>, V: Into<PropertyValue>> FromIterator<(K, V)> for Properties {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut entries: Vec<(Box<str>, PropertyValue)> = iter
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        // Stable sort keeps insertion order among equal keys; keep the last of each run.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Box<str>, PropertyValue)> = Vec::with_capacity(entries.len());
-        for (k, v) in entries {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = v,
-                _ => out.push((k, v)),
-            }
+        let mut p = Properties::new();
+        for (k, v) in iter {
+            p.insert(k, v);
         }
-        Properties { entries: out }
+        p
     }
+}
+
+/// A property value borrowed from a [`Properties`] map (or added by the SDK, such as
+/// `distinct_id`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PropertyRef<'a> {
+    /// JSON `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer that fits `i64`.
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    UInt(u64),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+    /// A string.
+    Str(&'a str),
+    /// An array or object.
+    Json {
+        /// The value.
+        value: &'a Value,
+        /// Its canonical JSON text.
+        text: &'a str,
+        /// Its Python `str()`.
+        python: &'a str,
+    },
 }
 
 /// One group the evaluated entity belongs to (B2B group analytics).
@@ -268,13 +406,7 @@ impl<'a> EvalContext<'a> {
     }
 }
 
-/// A property as seen by the operators: either a caller value or a string the SDK adds
-/// (`distinct_id` for persons, `$group_key` for groups).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum PropRef<'a> {
-    Value(&'a PropertyValue),
-    Str(&'a str),
-}
+pub(crate) use PropertyRef as PropRef;
 
 /// The property scope of one evaluation step: a map plus the one key the SDK adds.
 #[derive(Debug, Clone, Copy)]
@@ -287,7 +419,7 @@ pub(crate) struct Scope<'a> {
 impl<'a> Scope<'a> {
     pub fn lookup(&self, key: &str) -> Option<PropRef<'a>> {
         match self.props.get(key) {
-            Some(v) => Some(PropRef::Value(v)),
+            Some(v) => Some(v),
             None if key == self.extra_key => Some(PropRef::Str(self.extra_value)),
             None => None,
         }
@@ -331,66 +463,60 @@ impl std::fmt::Write for StackStr {
 
 impl<'a> PropRef<'a> {
     /// The SDK's `_value_to_string`: strings as they are, everything else as canonical JSON.
-    pub fn text<'b>(&self, buf: &'b mut StackStr) -> &'b str
+    pub(crate) fn text<'b>(&self, buf: &'b mut StackStr) -> &'b str
     where
         'a: 'b,
     {
         buf.clear();
         match *self {
             PropRef::Str(s) => s,
-            PropRef::Value(v) => match v {
-                PropertyValue::String(s) => s,
-                PropertyValue::Json { text, .. } => text,
-                PropertyValue::Null => "null",
-                PropertyValue::Bool(true) => "true",
-                PropertyValue::Bool(false) => "false",
-                PropertyValue::Int(i) => {
-                    let _ = write!(buf, "{i}");
-                    buf.as_str()
-                }
-                PropertyValue::UInt(u) => {
-                    let _ = write!(buf, "{u}");
-                    buf.as_str()
-                }
-                PropertyValue::Float(f) => {
-                    let _ = super::operators::write_json_float(buf, *f);
-                    buf.as_str()
-                }
-            },
+            PropRef::Json { text, .. } => text,
+            PropRef::Null => "null",
+            PropRef::Bool(true) => "true",
+            PropRef::Bool(false) => "false",
+            PropRef::Int(i) => {
+                let _ = write!(buf, "{i}");
+                buf.as_str()
+            }
+            PropRef::UInt(u) => {
+                let _ = write!(buf, "{u}");
+                buf.as_str()
+            }
+            PropRef::Float(f) => {
+                let _ = super::operators::write_json_float(buf, f);
+                buf.as_str()
+            }
         }
     }
 
     /// Python's `str(value)`.
-    pub fn python_str<'b>(&self, buf: &'b mut StackStr) -> &'b str
+    pub(crate) fn python_str<'b>(&self, buf: &'b mut StackStr) -> &'b str
     where
         'a: 'b,
     {
         buf.clear();
         match *self {
             PropRef::Str(s) => s,
-            PropRef::Value(v) => match v {
-                PropertyValue::String(s) => s,
-                PropertyValue::Json { python, .. } => python,
-                PropertyValue::Null => "None",
-                PropertyValue::Bool(true) => "True",
-                PropertyValue::Bool(false) => "False",
-                PropertyValue::Int(i) => {
-                    let _ = write!(buf, "{i}");
-                    buf.as_str()
-                }
-                PropertyValue::UInt(u) => {
-                    let _ = write!(buf, "{u}");
-                    buf.as_str()
-                }
-                PropertyValue::Float(f) => {
-                    let _ = super::operators::write_python_float(buf, *f);
-                    buf.as_str()
-                }
-            },
+            PropRef::Json { python, .. } => python,
+            PropRef::Null => "None",
+            PropRef::Bool(true) => "True",
+            PropRef::Bool(false) => "False",
+            PropRef::Int(i) => {
+                let _ = write!(buf, "{i}");
+                buf.as_str()
+            }
+            PropRef::UInt(u) => {
+                let _ = write!(buf, "{u}");
+                buf.as_str()
+            }
+            PropRef::Float(f) => {
+                let _ = super::operators::write_python_float(buf, f);
+                buf.as_str()
+            }
         }
     }
 
-    pub fn is_null(&self) -> bool {
-        matches!(self, PropRef::Value(PropertyValue::Null))
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(self, PropRef::Null)
     }
 }

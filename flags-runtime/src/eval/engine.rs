@@ -7,7 +7,7 @@ use super::compile::{
     Condition, DateOperand, DepFilter, DepId, Exact, Filter, GroupName, Holdout, Op, PropFilter,
     RegexOp, Rollout, SemverOp, TextKind,
 };
-use super::context::{EvalContext, Group, PropRef, PropertyValue, Scope, StackStr};
+use super::context::{EvalContext, Group, PropRef, Scope, StackStr};
 use super::operators::{
     ascii_icontains, ascii_iends, ascii_istarts, eq_lower, is_true_string, json_truthy, now_micros,
     parse_datetime, parse_numeric_str, parse_semver, relative_to_micros,
@@ -188,8 +188,7 @@ impl<'s, 'c> Engine<'s, 'c> {
                 None => Err(Fail::Inconclusive(U::MissingContext)),
                 Some(v) => {
                     let on = match v {
-                        PropRef::Value(PropertyValue::Bool(b)) => *b,
-                        PropRef::Value(PropertyValue::String(s)) => &**s == "true",
+                        PropRef::Bool(b) => b,
                         PropRef::Str(s) => s == "true",
                         _ => false,
                     };
@@ -617,7 +616,6 @@ impl<'s, 'c> Engine<'s, 'c> {
                 };
                 let text = match v {
                     PropRef::Str(s) => s,
-                    PropRef::Value(PropertyValue::String(s)) => &**s,
                     _ => return Err(Fail::Inconclusive(U::MissingContext)),
                 };
                 let now = self.now();
@@ -655,13 +653,10 @@ impl<'s, 'c> Engine<'s, 'c> {
 fn numeric(v: PropRef<'_>) -> Option<f64> {
     match v {
         PropRef::Str(s) => parse_numeric_str(s),
-        PropRef::Value(v) => match v {
-            PropertyValue::Int(i) => Some(*i as f64),
-            PropertyValue::UInt(u) => Some(*u as f64),
-            PropertyValue::Float(f) => Some(*f).filter(|f| f.is_finite()),
-            PropertyValue::String(s) => parse_numeric_str(s),
-            _ => None,
-        },
+        PropRef::Int(i) => Some(i as f64),
+        PropRef::UInt(u) => Some(u as f64),
+        PropRef::Float(f) => Some(f).filter(|f| f.is_finite()),
+        _ => None,
     }
 }
 
@@ -669,12 +664,9 @@ fn numeric(v: PropRef<'_>) -> Option<f64> {
 fn truthy(v: PropRef<'_>) -> bool {
     match v {
         PropRef::Str(s) => is_true_string(s),
-        PropRef::Value(v) => match v {
-            PropertyValue::Bool(b) => *b,
-            PropertyValue::String(s) => is_true_string(s),
-            PropertyValue::Json { value, .. } => value.is_array() && json_truthy(value),
-            _ => false,
-        },
+        PropRef::Bool(b) => b,
+        PropRef::Json { value, .. } => value.is_array() && json_truthy(value),
+        _ => false,
     }
 }
 

@@ -38,7 +38,7 @@ use serde_json::Value;
 
 pub use bucket::flag_hash;
 pub use compile::CompileError;
-pub use context::{EMPTY_PROPERTIES, EvalContext, Group, Properties, PropertyValue};
+pub use context::{EMPTY_PROPERTIES, EvalContext, Group, Properties, PropertyRef, PropertyValue};
 pub use definitions::Definitions;
 
 use bucket::HashPrefix;
