@@ -74,7 +74,13 @@ fn bench(c: &mut Criterion) {
                 .as_object()
                 .map(|m| {
                     m.iter()
-                        .map(|(t, k)| (t.clone(), key_str(k), Properties::from_json(&gp[t.as_str()])))
+                        .map(|(t, k)| {
+                            (
+                                t.clone(),
+                                key_str(k),
+                                Properties::from_json(&gp[t.as_str()]),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -95,7 +101,12 @@ fn bench(c: &mut Criterion) {
         .collect();
     let groups: Vec<Vec<Group<'_>>> = users
         .iter()
-        .map(|(_, u)| u.groups.iter().map(|(t, k, p)| Group::new(t, k, p)).collect())
+        .map(|(_, u)| {
+            u.groups
+                .iter()
+                .map(|(t, k, p)| Group::new(t, k, p))
+                .collect()
+        })
         .collect();
     let contexts: Vec<EvalContext<'_>> = users
         .iter()
