@@ -7,3 +7,6 @@ pub mod eval;
 pub mod registry;
 
 pub use registry::*;
+
+#[cfg(feature = "cli")]
+pub mod cli;
