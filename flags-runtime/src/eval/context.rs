@@ -120,6 +120,10 @@ impl From<&Value> for PropertyValue {
 /// never allocates. A key inserted twice keeps the last value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Properties {
+    /// The first eight bytes of each key (see [`key_prefix`]), sorted: lookups search this
+    /// small array first.
+    prefixes: Vec<u64>,
+    /// Parallel to `prefixes`.
     entries: Vec<Entry>,
     text: String,
     json: Vec<JsonValue>,
@@ -132,6 +136,9 @@ struct JsonValue {
     python: Box<str>,
 }
 
+/// Strings up to this many bytes live inside the entry itself.
+const INLINE: usize = 14;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Slot {
     Null,
@@ -139,13 +146,13 @@ enum Slot {
     Int(i64),
     UInt(u64),
     Float(f64),
+    Inline(u8, [u8; INLINE]),
     Str(u32, u32),
     Json(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Entry {
-    prefix: u64,
     key: (u32, u32),
     value: Slot,
 }
@@ -161,6 +168,7 @@ fn key_prefix(key: &str) -> u64 {
 
 /// An empty property map, usable where a `&'static Properties` is needed.
 pub static EMPTY_PROPERTIES: Properties = Properties {
+    prefixes: Vec::new(),
     entries: Vec::new(),
     text: String::new(),
     json: Vec::new(),
@@ -201,13 +209,25 @@ impl Properties {
             .unwrap_or("")
     }
 
+    /// `Ok(index)` of `key`, or `Err(insertion point)`.
     fn find(&self, key: &str) -> Result<usize, usize> {
         let prefix = key_prefix(key);
-        self.entries.binary_search_by(|e| {
-            e.prefix
-                .cmp(&prefix)
-                .then_with(|| self.str_at(e.key).cmp(key))
-        })
+        let mut i = self.prefixes.partition_point(|&p| p < prefix);
+        while i < self.prefixes.len() && self.prefixes[i] == prefix {
+            let k = self.entries[i].key;
+            // A key of at most eight bytes is its prefix: equal lengths settle it.
+            let ord = if key.len() <= 8 && k.1 as usize <= 8 {
+                (k.1 as usize).cmp(&key.len())
+            } else {
+                self.str_at(k).cmp(key)
+            };
+            match ord {
+                std::cmp::Ordering::Equal => return Ok(i),
+                std::cmp::Ordering::Greater => return Err(i),
+                std::cmp::Ordering::Less => i += 1,
+            }
+        }
+        Err(i)
     }
 
     /// Sets `key` to `value` (replacing an earlier value; the replaced text stays in the
@@ -220,6 +240,11 @@ impl Properties {
             PropertyValue::Int(i) => Slot::Int(i),
             PropertyValue::UInt(u) => Slot::UInt(u),
             PropertyValue::Float(f) => Slot::Float(f),
+            PropertyValue::String(s) if s.len() <= INLINE => {
+                let mut b = [0u8; INLINE];
+                b[..s.len()].copy_from_slice(s.as_bytes());
+                Slot::Inline(s.len() as u8, b)
+            }
             PropertyValue::String(s) => {
                 let (a, b) = self.push_text(&s);
                 Slot::Str(a, b)
@@ -241,10 +266,10 @@ impl Properties {
             Ok(i) => self.entries[i].value = slot,
             Err(i) => {
                 let k = self.push_text(key);
+                self.prefixes.insert(i, key_prefix(key));
                 self.entries.insert(
                     i,
                     Entry {
-                        prefix: key_prefix(key),
                         key: k,
                         value: slot,
                     },
@@ -256,16 +281,22 @@ impl Properties {
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<PropertyRef<'_>> {
         let i = self.find(key).ok()?;
-        Some(self.view(self.entries[i].value))
+        Some(self.view(&self.entries[i].value))
     }
 
-    fn view(&self, slot: Slot) -> PropertyRef<'_> {
-        match slot {
+    fn view<'a>(&'a self, slot: &'a Slot) -> PropertyRef<'a> {
+        match *slot {
             Slot::Null => PropertyRef::Null,
             Slot::Bool(b) => PropertyRef::Bool(b),
             Slot::Int(i) => PropertyRef::Int(i),
             Slot::UInt(u) => PropertyRef::UInt(u),
             Slot::Float(f) => PropertyRef::Float(f),
+            Slot::Inline(len, _) => match slot {
+                Slot::Inline(_, bytes) => PropertyRef::Str(
+                    std::str::from_utf8(&bytes[..(len as usize).min(INLINE)]).unwrap_or(""),
+                ),
+                _ => PropertyRef::Null,
+            },
             Slot::Str(a, b) => PropertyRef::Str(self.str_at((a, b))),
             Slot::Json(i) => match self.json.get(i as usize) {
                 Some(j) => PropertyRef::Json {
@@ -297,7 +328,7 @@ impl Properties {
     pub fn iter(&self) -> impl Iterator<Item = (&str, PropertyRef<'_>)> {
         self.entries
             .iter()
-            .map(|e| (self.str_at(e.key), self.view(e.value)))
+            .map(|e| (self.str_at(e.key), self.view(&e.value)))
     }
 }
 

@@ -47,7 +47,7 @@ fn pick(current: Option<U>, new: U) -> Option<U> {
 const MAX_DEPTH: u32 = 100;
 /// A bound on filter checks per evaluation, so cyclic definitions cannot run away.
 const MAX_STEPS: u32 = 100_000;
-const CACHE_SLOTS: usize = 32;
+const CACHE_SLOTS: usize = 8;
 
 /// The per-evaluation flag-dependency cache (the SDK's `evaluation_cache`), on the stack.
 /// `Some(None)` records an inconclusive dependency.
