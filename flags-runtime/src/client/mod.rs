@@ -219,17 +219,6 @@ impl Client {
             duration_ms = tracing::field::Empty,
         );
         async {
-            let _slot = self
-                .inner
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| Error::Protocol {
-                    route: call.route,
-                    message: "client is shutting down".into(),
-                })?;
-            let _ticket = self.inner.limiter.acquire(call.class).await;
-            let started = tokio::time::Instant::now();
             let mut req = self
                 .inner
                 .http
@@ -253,6 +242,18 @@ impl Client {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
+            // Only a request that is really sent takes a slot and counts in the limiter.
+            let _slot = self
+                .inner
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| Error::Protocol {
+                    route: call.route,
+                    message: "client is shutting down".into(),
+                })?;
+            let _ticket = self.inner.limiter.acquire(call.class).await;
+            let started = tokio::time::Instant::now();
             let result = async {
                 let resp = req.send().await?;
                 let status = resp.status().as_u16();
@@ -271,7 +272,6 @@ impl Client {
             }
             .await;
             let elapsed = started.elapsed();
-            let span = tracing::Span::current();
             span.record("duration_ms", elapsed.as_millis() as u64);
             let (status, etag, retry_after, body) = match result {
                 Ok(r) => r,
@@ -300,7 +300,7 @@ impl Client {
             }
             Err(self.api_error(call, status, retry_after, &body))
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
     }
 
@@ -435,4 +435,33 @@ fn sensitive(value: &str) -> Result<HeaderValue> {
     })?;
     v.set_sensitive(true);
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_errors_name_the_json_path() {
+        let body = br#"{"count":2,"next":null,"results":[{"id":1,"key":"a"},{"id":2,"key":7}]}"#;
+        match Client::decode::<Page<FeatureFlag>>("/r", body) {
+            Err(Error::Decode {
+                path, body_snippet, ..
+            }) => {
+                assert_eq!(path, "results[1].key");
+                assert!(body_snippet.starts_with("{\"count\""));
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn api_errors_keep_posthogs_envelope() {
+        let env: Envelope = serde_json::from_str(
+            r#"{"type":"validation_error","code":"unique","detail":"There is already a feature flag with this key.","attr":"key"}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(env.code.as_deref(), Some("unique"));
+        assert_eq!(env.attr.as_deref(), Some("key"));
+    }
 }

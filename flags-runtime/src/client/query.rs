@@ -104,11 +104,18 @@ pub struct GuardQuery {
 }
 
 impl GuardQuery {
-    /// The `values` map.
+    /// The `values` map (flag keys and outcome events sorted and de-duplicated, so `arrayJoin`
+    /// never yields an outcome twice).
     pub fn values(&self) -> Map<String, Value> {
+        let unique = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
         let mut m = Map::new();
-        m.insert("flag_keys".into(), json!(self.flag_keys));
-        m.insert("outcome_events".into(), json!(self.outcome_events));
+        m.insert("flag_keys".into(), json!(unique(&self.flag_keys)));
+        m.insert("outcome_events".into(), json!(unique(&self.outcome_events)));
         m.insert("success_property".into(), json!(self.success_property));
         m.insert("since".into(), json!(self.since));
         m.insert("until".into(), json!(self.until));

@@ -124,8 +124,8 @@ fn page_params(req: &Req, default_limit: usize) -> (usize, usize) {
     (limit, offset)
 }
 
-/// DRF's `LimitOffsetPagination` over `items`.
-pub(crate) fn paginate(req: &Req, items: Vec<Value>) -> Resp {
+/// DRF's `LimitOffsetPagination` over `items`; only the page is rendered with `render`.
+pub(crate) fn paginate<T>(req: &Req, items: &[T], render: impl Fn(&T) -> Value) -> Resp {
     let (limit, offset) = page_params(req, 100);
     let count = items.len();
     let next = (offset + limit < count).then(|| {
@@ -140,7 +140,7 @@ pub(crate) fn paginate(req: &Req, items: Vec<Value>) -> Resp {
             ("offset", offset.saturating_sub(limit).to_string()),
         ])
     });
-    let results: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let results: Vec<Value> = items.iter().skip(offset).take(limit).map(render).collect();
     Resp::ok(&json!({ "count": count, "next": next, "previous": previous, "results": results }))
 }
 
@@ -218,10 +218,7 @@ pub(crate) fn list(state: &State, req: &Req) -> Resp {
         })
         .collect();
     flags.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    let resp = paginate(
-        req,
-        flags.into_iter().map(|f| flag_json(state, f)).collect(),
-    );
+    let resp = paginate(req, &flags, |f| flag_json(state, f));
     if state.knobs.repeat_cursor {
         let mut body: Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         if body["next"].is_string() {
@@ -679,7 +676,7 @@ pub(crate) fn list_experiments(state: &State, req: &Req) -> Resp {
         })
         .collect();
     exps.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    paginate(req, exps.into_iter().map(experiment_json).collect())
+    paginate(req, &exps, |e| experiment_json(e))
 }
 
 /// Inserts an experiment (from the API or a seed), creating its flag if missing.

@@ -96,7 +96,7 @@ impl Shared {
 }
 
 /// Settings for [`Emulator::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmulatorBuilder {
     addr: SocketAddr,
     project_id: u64,
@@ -104,6 +104,19 @@ pub struct EmulatorBuilder {
     project_api_key: String,
     knobs: Knobs,
     state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("addr", &self.addr)
+            .field("project_id", &self.project_id)
+            .field("keys", &self.keys)
+            .field("project_api_key", &"***")
+            .field("knobs", &self.knobs)
+            .field("state_file", &self.state_file)
+            .finish()
+    }
 }
 
 impl Default for EmulatorBuilder {
@@ -452,6 +465,16 @@ fn to_hyper(resp: Resp) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+/// Counts a request out of `in_flight` when its handling ends, however it ends.
+struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
+}
+
 /// Handles one request; `None` drops the connection.
 async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
     if req.path.starts_with("/_emulator") {
@@ -459,8 +482,11 @@ async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
     }
     let (latency, fault) = {
         let mut s = shared.lock();
+        s.in_flight += 1;
+        s.log.max_in_flight = s.log.max_in_flight.max(s.in_flight);
         (s.knobs.latency_ms, s.fault())
     };
+    let _in_flight = InFlight(shared);
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }

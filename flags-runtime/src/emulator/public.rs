@@ -34,6 +34,23 @@ pub(crate) fn definitions(state: &State) -> (Resp, String) {
     (resp, etag)
 }
 
+/// The project token of a public-endpoint body (`token`, `api_key` or `$token`) must match.
+fn check_token(body: &Value, token: &str) -> Result<(), Resp> {
+    let sent = ["token", "api_key", "$token"]
+        .iter()
+        .find_map(|k| body[*k].as_str());
+    if sent == Some(token) {
+        return Ok(());
+    }
+    Err(Resp::error(
+        401,
+        "authentication_error",
+        "invalid_api_key",
+        "Project API key invalid. You can find your project API key in PostHog project settings.",
+        None,
+    ))
+}
+
 /// How the emulator evaluates one flag for `/flags`.
 ///
 /// **Placeholder until the runtime's evaluator (`crate::eval`) exists:** a flag is enabled only
@@ -78,17 +95,8 @@ pub(crate) fn evaluate(flag: &Flag, _request: &Value) -> (bool, Option<String>, 
 
 /// `POST /flags` (`v=2` shape, or the legacy shape without it).
 pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp {
-    let sent = ["token", "api_key", "$token"]
-        .iter()
-        .find_map(|k| body[*k].as_str());
-    if sent != Some(token) {
-        return Resp::error(
-            401,
-            "authentication_error",
-            "invalid_api_key",
-            "Project API key invalid. You can find your project API key in PostHog project settings.",
-            None,
-        );
+    if let Err(r) = check_token(body, token) {
+        return r;
     }
     if body["distinct_id"].as_str().is_none_or(str::is_empty) {
         return Resp::validation(
@@ -153,17 +161,8 @@ pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp
 /// `POST /batch/` and `POST /i/v0/e/`: stores events (de-duplicated by `uuid`); events without a
 /// name or distinct id are dropped silently, as PostHog does.
 pub(crate) fn capture(state: &mut State, body: &Value, token: &str, single: bool) -> Resp {
-    let sent = ["api_key", "token", "$token"]
-        .iter()
-        .find_map(|k| body[*k].as_str());
-    if sent != Some(token) {
-        return Resp::error(
-            401,
-            "authentication_error",
-            "invalid_api_key",
-            "Project API key invalid. You can find your project API key in PostHog project settings.",
-            None,
-        );
+    if let Err(r) = check_token(body, token) {
+        return r;
     }
     let items: Vec<Value> = if single {
         vec![body.clone()]

@@ -188,6 +188,8 @@ pub struct RequestLog {
     pub counts: BTreeMap<String, u64>,
     /// Status → count (`"0"` for dropped connections).
     pub statuses: BTreeMap<String, u64>,
+    /// Most API requests being handled at the same moment (latency included).
+    pub max_in_flight: u32,
 }
 
 impl RequestLog {
@@ -256,6 +258,9 @@ pub(crate) struct State {
     pub(crate) request_counter: u64,
     #[serde(skip)]
     pub(crate) rng: Option<u64>,
+    /// API requests being handled now.
+    #[serde(skip)]
+    pub(crate) in_flight: u32,
     /// Last timestamp handed out, so timestamps strictly increase.
     #[serde(skip)]
     pub(crate) last_ms: i64,

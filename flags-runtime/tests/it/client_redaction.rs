@@ -221,6 +221,9 @@ async fn canary_keys_never_leak() {
     let logs = capture.0.lock().unwrap().clone();
     assert!(logs.contains("posthog_request"), "spans were captured");
     assert!(logs.contains("retrying"), "retries were logged");
+    for field in ["method=", "route=", "attempt=", "status=", "duration_ms="] {
+        assert!(logs.contains(field), "spans carry {field}");
+    }
     for (what, text) in [
         ("logs", &logs),
         ("errors, Debug output and snapshots", &seen),

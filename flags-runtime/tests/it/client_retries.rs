@@ -340,3 +340,36 @@ async fn timeouts_and_refused_connections_are_typed_errors() {
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
     let _ = client_for(&emu);
 }
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let emu = Emulator::start().await.unwrap();
+    seed_many(&emu, 1).await;
+    let id = emu.dump()["flags"][0]["id"].as_i64().unwrap();
+    emu.set_knobs(Knobs {
+        latency_ms: 30,
+        ..Knobs::default()
+    });
+    let client = Client::new(
+        emu.client_config()
+            .limits(Limits {
+                concurrency: 3,
+                ..Limits::unlimited()
+            })
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let calls = (0..12).map(|_| client.get_flag(id));
+    for r in futures_util::future::join_all(calls).await {
+        r.unwrap();
+    }
+    let log = emu.log();
+    assert_eq!(log.status_count(200), 12);
+    assert!(
+        log.max_in_flight <= 3,
+        "at most 3 at once, saw {}",
+        log.max_in_flight
+    );
+    assert_eq!(Limits::default().concurrency, 8);
+}
