@@ -171,6 +171,8 @@ pub(crate) enum CohortEntry {
 pub(crate) struct PropFilter {
     /// `None` when the key is not a string (never present).
     pub key: Option<Box<str>>,
+    /// The key's lookup prefix, computed once.
+    pub key_prefix: u64,
     pub op: Op,
     /// The SDK's `_assert_filter_supported` fails: a missing property is then reported as an
     /// unsupported definition rather than missing context.
@@ -427,6 +429,7 @@ impl<'d> Compiler<'d> {
             _ => false,
         };
         PropFilter {
+            key_prefix: key.as_deref().map_or(0, super::context::key_prefix),
             key,
             op,
             unsupported,
@@ -800,7 +803,7 @@ fn python_float(v: &Value) -> Option<f64> {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
         Value::String(s) => {
-            let t = s.trim().replace('_', "");
+            let t = operators::py_strip(s).replace('_', "");
             t.parse::<f64>().ok()
         }
         _ => None,
@@ -840,9 +843,8 @@ fn date_operand(text: &str) -> DateOperand {
         }
         return DateOperand::Invalid;
     }
-    let t = text.trim();
-    if t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return DateOperand::Year(t.into());
+    if operators::is_bare_year(text) {
+        return DateOperand::Year(text.into());
     }
     match operators::parse_datetime(text, operators::now_micros) {
         Some(us) => DateOperand::Absolute(us),

@@ -159,7 +159,7 @@ struct Entry {
 
 /// The first eight bytes of a key, big-endian, zero-padded: comparing prefixes orders keys
 /// as comparing their bytes does (ties fall back to the full key).
-fn key_prefix(key: &str) -> u64 {
+pub(crate) fn key_prefix(key: &str) -> u64 {
     let mut b = [0u8; 8];
     let n = key.len().min(8);
     b[..n].copy_from_slice(&key.as_bytes()[..n]);
@@ -211,7 +211,11 @@ impl Properties {
 
     /// `Ok(index)` of `key`, or `Err(insertion point)`.
     fn find(&self, key: &str) -> Result<usize, usize> {
-        let prefix = key_prefix(key);
+        self.find_prefixed(key, key_prefix(key))
+    }
+
+    /// [`Properties::find`] with the key's prefix already computed.
+    fn find_prefixed(&self, key: &str, prefix: u64) -> Result<usize, usize> {
         let mut i = self.prefixes.partition_point(|&p| p < prefix);
         while i < self.prefixes.len() && self.prefixes[i] == prefix {
             let k = self.entries[i].key;
@@ -276,6 +280,12 @@ impl Properties {
                 );
             }
         }
+    }
+
+    /// [`Properties::get`] with the key's prefix (from [`key_prefix`]) computed once.
+    pub(crate) fn get_prefixed(&self, key: &str, prefix: u64) -> Option<PropertyRef<'_>> {
+        let i = self.find_prefixed(key, prefix).ok()?;
+        Some(self.view(&self.entries[i].value))
     }
 
     /// The value of `key`, if present.
@@ -448,6 +458,14 @@ pub(crate) struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
+    pub fn lookup_prefixed(&self, key: &str, prefix: u64) -> Option<PropRef<'a>> {
+        match self.props.get_prefixed(key, prefix) {
+            Some(v) => Some(v),
+            None if key == self.extra_key => Some(PropRef::Str(self.extra_value)),
+            None => None,
+        }
+    }
+
     pub fn lookup(&self, key: &str) -> Option<PropRef<'a>> {
         match self.props.get(key) {
             Some(v) => Some(v),
@@ -459,14 +477,14 @@ impl<'a> Scope<'a> {
 
 /// A small fixed buffer for rendering numbers without allocating.
 pub(crate) struct StackStr {
-    buf: [u8; 64],
+    buf: [u8; 32],
     len: usize,
 }
 
 impl StackStr {
     pub fn new() -> Self {
         StackStr {
-            buf: [0; 64],
+            buf: [0; 32],
             len: 0,
         }
     }

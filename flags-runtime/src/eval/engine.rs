@@ -9,8 +9,8 @@ use super::compile::{
 };
 use super::context::{EvalContext, Group, PropRef, Scope, StackStr};
 use super::operators::{
-    ascii_icontains, ascii_iends, ascii_istarts, eq_lower, is_true_string, json_truthy, now_micros,
-    parse_datetime, parse_numeric_str, parse_semver, relative_to_micros,
+    ascii_icontains, ascii_iends, ascii_istarts, eq_lower, is_bare_year, is_true_string,
+    json_truthy, now_micros, parse_datetime, parse_numeric_str, parse_semver, relative_to_micros,
 };
 use super::{FlagValue, InconclusiveReason, Reason, Snapshot};
 
@@ -92,7 +92,7 @@ impl<'s> DepCache<'s> {
 pub(crate) struct Engine<'s, 'c> {
     snap: &'s Snapshot,
     ctx: &'c EvalContext<'c>,
-    cache: DepCache<'s>,
+    cache: Option<DepCache<'s>>,
     steps: u32,
     depth: u32,
     now: Option<i64>,
@@ -111,11 +111,15 @@ impl<'s, 'c> Engine<'s, 'c> {
         Engine {
             snap,
             ctx,
-            cache: DepCache::new(),
+            cache: None,
             steps: 0,
             depth: 0,
             now: None,
         }
+    }
+
+    fn cache(&mut self) -> &mut DepCache<'s> {
+        self.cache.get_or_insert_with(DepCache::new)
     }
 
     fn now(&mut self) -> i64 {
@@ -215,8 +219,11 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
         let mut inconclusive: Option<U> = None;
         let mut first_out_of_rollout = None;
+        // The rollout hash depends only on the flag and the bucketing value: computed at
+        // most once per evaluation, however many conditions have a rollout.
+        let mut rollout_hash = None;
         for (i, c) in f.conditions.iter().enumerate() {
-            match self.condition(f, c, did, scope, bucketing, top) {
+            match self.condition(f, c, did, scope, bucketing, top, &mut rollout_hash) {
                 Err(Fail::Server(r)) => {
                     let r = if f.unsupported_definition {
                         r.min(U::UnsupportedDefinition)
@@ -249,6 +256,7 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn condition(
         &mut self,
         f: &'s CompiledFlag,
@@ -257,12 +265,14 @@ impl<'s, 'c> Engine<'s, 'c> {
         scope: Scope<'c>,
         bucketing: &'c str,
         top: bool,
+        rollout_hash: &mut Option<f64>,
     ) -> R<CondResult<'s>> {
         if c.malformed {
             return Err(Fail::Generic);
         }
-        let (scope, bucketing) = match &c.aggregation {
-            CondAggregation::Same => (scope, bucketing),
+        let mut own_hash = None;
+        let (scope, bucketing, hash_memo) = match &c.aggregation {
+            CondAggregation::Same => (scope, bucketing, rollout_hash),
             CondAggregation::Group(name) => {
                 let ctx = self.ctx;
                 let group = match name {
@@ -270,7 +280,7 @@ impl<'s, 'c> Engine<'s, 'c> {
                     _ => None,
                 };
                 match group {
-                    Some(g) => (group_scope(g), g.key),
+                    Some(g) => (group_scope(g), g.key, &mut own_hash),
                     None => return Ok(CondResult::NoMatch),
                 }
             }
@@ -290,7 +300,8 @@ impl<'s, 'c> Engine<'s, 'c> {
             Rollout::All => {}
             Rollout::Malformed => return Err(Fail::Generic),
             Rollout::Percent(p) => {
-                if f.hash.hash(bucketing, "") > p / 100.0 {
+                let h = *hash_memo.get_or_insert_with(|| f.hash.hash(bucketing, ""));
+                if h > p / 100.0 {
                     return Ok(CondResult::OutOfRollout);
                 }
             }
@@ -439,17 +450,17 @@ impl<'s, 'c> Engine<'s, 'c> {
         };
         let n_flags = self.snap.flags.len() as DepId;
         for &k in chain {
-            if !self.cache.contains(k) && k >= n_flags {
-                self.cache.set(k, None);
+            if !self.cache().contains(k) && k >= n_flags {
+                self.cache().set(k, None);
                 return Err(Fail::Inconclusive(U::UnsupportedDefinition));
             }
         }
         for &k in chain {
-            if !self.cache.contains(k) {
+            if !self.cache().contains(k) {
                 self.eval_dependency(k, scope, did)?;
             }
         }
-        match self.cache.get(d.target) {
+        match self.cache().get(d.target) {
             Some(Some(actual)) => Ok(dependency_matches(&d.expected, actual)),
             cached => Err(Fail::Inconclusive(
                 if d.target < n_flags && cached.is_some() {
@@ -468,11 +479,11 @@ impl<'s, 'c> Engine<'s, 'c> {
             return Err(Fail::Generic);
         };
         if !f.active {
-            self.cache.set(k, Some(FlagValue::Bool(false)));
+            self.cache().set(k, Some(FlagValue::Bool(false)));
             return Ok(());
         }
         if f.continuity {
-            self.cache.set(k, None);
+            self.cache().set(k, None);
             return Err(Fail::Inconclusive(U::UnresolvedDependency));
         }
         if f.malformed {
@@ -482,7 +493,7 @@ impl<'s, 'c> Engine<'s, 'c> {
             (Aggregation::Person, true) => match self.ctx.device_id {
                 Some(dev) if !dev.is_empty() => dev,
                 _ => {
-                    self.cache.set(k, None);
+                    self.cache().set(k, None);
                     return Err(Fail::Inconclusive(U::UnresolvedDependency));
                 }
             },
@@ -493,12 +504,12 @@ impl<'s, 'c> Engine<'s, 'c> {
         self.depth -= 1;
         match r {
             Ok((v, _)) => {
-                self.cache.set(k, Some(v));
+                self.cache().set(k, Some(v));
                 Ok(())
             }
             Err(Fail::Server(_)) => Err(Fail::Server(U::UnresolvedDependency)),
             Err(Fail::Inconclusive(_)) => {
-                self.cache.set(k, None);
+                self.cache().set(k, None);
                 Err(Fail::Inconclusive(U::UnresolvedDependency))
             }
             Err(Fail::Generic) => Err(Fail::Generic),
@@ -510,7 +521,10 @@ impl<'s, 'c> Engine<'s, 'c> {
         if matches!(p.op, Op::Unknown) {
             return Err(Fail::Inconclusive(U::UnsupportedDefinition));
         }
-        let value = p.key.as_deref().and_then(|k| scope.lookup(k));
+        let value = p
+            .key
+            .as_deref()
+            .and_then(|k| scope.lookup_prefixed(k, p.key_prefix));
         let Some(value) = value else {
             return Err(Fail::Inconclusive(if p.unsupported {
                 U::UnsupportedDefinition
@@ -618,7 +632,7 @@ impl<'s, 'c> Engine<'s, 'c> {
                     PropRef::Str(s) => s,
                     _ => return Err(Fail::Inconclusive(U::MissingContext)),
                 };
-                let now = self.now();
+                let now = if is_bare_year(text) { self.now() } else { 0 };
                 let Some(value) = parse_datetime(text, || now) else {
                     return Err(Fail::Inconclusive(U::MissingContext));
                 };

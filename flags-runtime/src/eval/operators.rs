@@ -448,9 +448,12 @@ fn semver_number(part: &str) -> Option<u64> {
 /// The SDK's `parse_semver` (over Python's `str(value)`): trims, drops leading `v`s and any
 /// pre-release or build suffix, missing parts are 0, extra parts ignored, no leading zeros.
 pub(crate) fn parse_semver(text: &str) -> Option<Semver> {
-    let t = text.trim().trim_start_matches(['v', 'V']);
-    let t = t.split('-').next().unwrap_or("");
-    let t = t.split('+').next().unwrap_or("");
+    let t = py_strip(text).trim_start_matches(['v', 'V']);
+    // Everything before the first '-' (pre-release) or '+' (build).
+    let t = match t.find(['-', '+']) {
+        Some(i) => &t[..i],
+        None => t,
+    };
     let mut parts = t.split('.');
     let major = semver_number(parts.next().unwrap_or(""))?;
     let minor = match parts.next() {
@@ -485,7 +488,9 @@ pub(crate) fn caret_bounds(text: &str) -> Option<(Semver, Semver)> {
 
 /// `1.*`: `>=1.0.0 <2.0.0`; `1.2.*`: `>=1.2.0 <1.3.0`.
 pub(crate) fn wildcard_bounds(text: &str) -> Option<(Semver, Semver)> {
-    let cleaned: String = text.trim().trim_start_matches(['v', 'V']).replace('*', "");
+    let cleaned: String = py_strip(text)
+        .trim_start_matches(['v', 'V'])
+        .replace('*', "");
     let cleaned = cleaned.trim_end_matches('.');
     let parts: Vec<&str> = cleaned.split('.').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
@@ -675,12 +680,24 @@ fn parse_offset(c: &mut Cursor<'_>) -> Option<i64> {
     Some(sign * ((((h as i64 * 60) + m as i64) * 60 + s as i64) * 1_000_000 + us))
 }
 
+/// Python's `str.strip()`: Unicode whitespace, plus the separators U+001C..U+001F that
+/// Python counts as whitespace and Rust does not.
+pub(crate) fn py_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+/// Whether `parse_datetime` needs the clock for this text (a bare 4-digit year).
+pub(crate) fn is_bare_year(text: &str) -> bool {
+    let t = py_strip(text);
+    t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The SDK's `parse_datetime` + `convert_to_datetime_aware` (Python 3.11's
 /// `datetime.fromisoformat` for the common ISO 8601 shapes), as epoch microseconds UTC.
 /// `now` is only read for a bare 4-digit year (which Python completes with today's month
 /// and day).
 pub(crate) fn parse_datetime(text: &str, now: impl FnOnce() -> i64) -> Option<i64> {
-    let t = text.trim();
+    let t = py_strip(text);
     // A trailing " UTC" (any case) or "Z" means +00:00.
     let (t, forced_utc) = if let Some(rest) = t.strip_suffix('Z') {
         (rest, true)
@@ -755,7 +772,8 @@ pub(crate) enum RelUnit {
 pub(crate) fn parse_relative(text: &str) -> Option<(i64, RelUnit)> {
     let t = text.strip_suffix('\n').unwrap_or(text);
     let t = t.strip_prefix('-').unwrap_or(t);
-    let (num, unit) = t.split_at(t.len().checked_sub(1)?);
+    let (idx, _) = t.char_indices().next_back()?;
+    let (num, unit) = t.split_at(idx);
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
