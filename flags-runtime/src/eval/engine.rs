@@ -43,8 +43,10 @@ fn pick(current: Option<U>, new: U) -> Option<U> {
 }
 
 /// Deeper than any real cohort nesting or dependency chain: only a cycle gets here (the
-/// SDK then hits Python's recursion limit).
-const MAX_DEPTH: u32 = 100;
+/// SDK then hits Python's recursion limit). A nested property group costs 1, a dependency
+/// level 3 (roughly the ratio of Python frames each takes).
+const MAX_DEPTH: u32 = 300;
+const DEPENDENCY_DEPTH: u32 = 3;
 /// A bound on filter checks per evaluation, so cyclic definitions cannot run away.
 const MAX_STEPS: u32 = 100_000;
 const CACHE_SLOTS: usize = 8;
@@ -377,12 +379,11 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
     }
 
-    fn enter(&mut self) -> R<()> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.depth -= 1;
+    fn enter(&mut self, cost: u32) -> R<()> {
+        if self.depth + cost > MAX_DEPTH {
             return Err(Fail::Generic);
         }
+        self.depth += cost;
         Ok(())
     }
 
@@ -402,13 +403,14 @@ impl<'s, 'c> Engine<'s, 'c> {
     fn node(&mut self, node: &'s CohortNode, scope: Scope<'c>, did: &'c str) -> R<bool> {
         let (and, entries) = match node {
             CohortNode::Empty => return Ok(true),
+            CohortNode::TooDeep => return Err(Fail::Generic),
             CohortNode::Malformed => return Err(Fail::Server(U::UnsupportedDefinition)),
             CohortNode::Group { and, entries } => (*and, entries),
         };
         if entries.is_empty() {
             return Ok(true);
         }
-        self.enter()?;
+        self.enter(1)?;
         let mut decisive = None;
         let mut inconclusive = None;
         for e in entries {
@@ -499,9 +501,9 @@ impl<'s, 'c> Engine<'s, 'c> {
             },
             _ => did,
         };
-        self.enter()?;
+        self.enter(DEPENDENCY_DEPTH)?;
         let r = self.match_flag(f, did, scope, bucketing, false);
-        self.depth -= 1;
+        self.depth -= DEPENDENCY_DEPTH;
         match r {
             Ok((v, _)) => {
                 self.cache().set(k, Some(v));

@@ -154,6 +154,16 @@ fn write_json_string(w: &mut impl Write, s: &str) -> fmt::Result {
 
 /// The SDK's `_json_value_to_string`: compact JSON, object keys sorted.
 pub(crate) fn write_json_text(w: &mut impl Write, v: &Value) -> fmt::Result {
+    json_text_at(w, v, 0)
+}
+
+/// Values nested deeper than this are not rendered (the text is cut short): stack safety.
+const MAX_RENDER_DEPTH: usize = 256;
+
+fn json_text_at(w: &mut impl Write, v: &Value, depth: usize) -> fmt::Result {
+    if depth > MAX_RENDER_DEPTH {
+        return Err(fmt::Error);
+    }
     match v {
         Value::Null => w.write_str("null"),
         Value::Bool(b) => w.write_str(if *b { "true" } else { "false" }),
@@ -165,7 +175,7 @@ pub(crate) fn write_json_text(w: &mut impl Write, v: &Value) -> fmt::Result {
                 if i > 0 {
                     w.write_char(',')?;
                 }
-                write_json_text(w, item)?;
+                json_text_at(w, item, depth + 1)?;
             }
             w.write_char(']')
         }
@@ -180,7 +190,7 @@ pub(crate) fn write_json_text(w: &mut impl Write, v: &Value) -> fmt::Result {
                 write_json_string(w, k)?;
                 w.write_char(':')?;
                 if let Some(item) = map.get(k) {
-                    write_json_text(w, item)?;
+                    json_text_at(w, item, depth + 1)?;
                 }
             }
             w.write_char('}')
@@ -224,15 +234,22 @@ fn write_python_repr_str(w: &mut impl Write, s: &str) -> fmt::Result {
     w.write_char(quote)
 }
 
-fn write_python_repr(w: &mut impl Write, v: &Value) -> fmt::Result {
+fn write_python_repr(w: &mut impl Write, v: &Value, depth: usize) -> fmt::Result {
     match v {
         Value::String(s) => write_python_repr_str(w, s),
-        other => write_python_str(w, other),
+        other => python_str_at(w, other, depth),
     }
 }
 
 /// Python's `str(value)` of a JSON-decoded value.
 pub(crate) fn write_python_str(w: &mut impl Write, v: &Value) -> fmt::Result {
+    python_str_at(w, v, 0)
+}
+
+fn python_str_at(w: &mut impl Write, v: &Value, depth: usize) -> fmt::Result {
+    if depth > MAX_RENDER_DEPTH {
+        return Err(fmt::Error);
+    }
     match v {
         Value::Null => w.write_str("None"),
         Value::Bool(b) => w.write_str(if *b { "True" } else { "False" }),
@@ -244,7 +261,7 @@ pub(crate) fn write_python_str(w: &mut impl Write, v: &Value) -> fmt::Result {
                 if i > 0 {
                     w.write_str(", ")?;
                 }
-                write_python_repr(w, item)?;
+                write_python_repr(w, item, depth + 1)?;
             }
             w.write_char(']')
         }
@@ -256,7 +273,7 @@ pub(crate) fn write_python_str(w: &mut impl Write, v: &Value) -> fmt::Result {
                 }
                 write_python_repr_str(w, k)?;
                 w.write_str(": ")?;
-                write_python_repr(w, item)?;
+                write_python_repr(w, item, depth + 1)?;
             }
             w.write_char('}')
         }
