@@ -216,7 +216,16 @@ impl Properties {
 
     /// [`Properties::find`] with the key's prefix already computed.
     fn find_prefixed(&self, key: &str, prefix: u64) -> Result<usize, usize> {
-        let mut i = self.prefixes.partition_point(|&p| p < prefix);
+        // Small maps (the usual case): a linear scan of the prefixes, which the compiler
+        // vectorizes; larger ones: binary search.
+        let mut i = if self.prefixes.len() <= 16 {
+            match self.prefixes.iter().position(|&p| p >= prefix) {
+                Some(i) => i,
+                None => return Err(self.prefixes.len()),
+            }
+        } else {
+            self.prefixes.partition_point(|&p| p < prefix)
+        };
         while i < self.prefixes.len() && self.prefixes[i] == prefix {
             let k = self.entries[i].key;
             // A key of at most eight bytes is its prefix: equal lengths settle it.
