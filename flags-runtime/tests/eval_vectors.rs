@@ -11,6 +11,19 @@ fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
+/// Names of the vector files (`<name>.expected.jsonl`) whose name starts with `prefix`.
+fn vector_names(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
+        .expect("vectors dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".expected.jsonl").map(str::to_owned))
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Runs one vector file; returns (cases, mismatches as printable lines).
 fn check(name: &str) -> (usize, Vec<String>) {
     let dir = vectors_dir();
@@ -122,14 +135,7 @@ fn posthog_fixture_expectations() {
 /// Every `edge-*.json` file (hand-written inputs, oracle answers).
 #[test]
 fn edge_cases() {
-    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
-        .expect("vectors dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("edge-") && n.ends_with(".json"))
-        .map(|n| n.trim_end_matches(".json").to_owned())
-        .collect();
-    names.sort();
+    let names = vector_names("edge-");
     let mut failures = Vec::new();
     for name in &names {
         let (n, mismatches) = check(name);
@@ -188,13 +194,7 @@ fn bench_workload_if_generated() {
 /// generated payloads have sorted or single keys.)
 #[test]
 fn output_lines_are_byte_identical() {
-    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
-        .expect("vectors dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter_map(|n| n.strip_suffix(".expected.jsonl").map(str::to_owned))
-        .collect();
-    names.sort();
+    let names = vector_names("");
     let mut lines = 0;
     for name in &names {
         let dir = vectors_dir();

@@ -525,26 +525,7 @@ impl<'a> PropRef<'a> {
     where
         'a: 'b,
     {
-        buf.clear();
-        match *self {
-            PropRef::Str(s) => s,
-            PropRef::Json { text, .. } => text,
-            PropRef::Null => "null",
-            PropRef::Bool(true) => "true",
-            PropRef::Bool(false) => "false",
-            PropRef::Int(i) => {
-                let _ = write!(buf, "{i}");
-                buf.as_str()
-            }
-            PropRef::UInt(u) => {
-                let _ = write!(buf, "{u}");
-                buf.as_str()
-            }
-            PropRef::Float(f) => {
-                let _ = super::operators::write_json_float(buf, f);
-                buf.as_str()
-            }
-        }
+        self.render(buf, false)
     }
 
     /// Python's `str(value)`.
@@ -552,13 +533,21 @@ impl<'a> PropRef<'a> {
     where
         'a: 'b,
     {
+        self.render(buf, true)
+    }
+
+    fn render<'b>(&self, buf: &'b mut StackStr, python: bool) -> &'b str
+    where
+        'a: 'b,
+    {
         buf.clear();
         match *self {
             PropRef::Str(s) => s,
-            PropRef::Json { python, .. } => python,
-            PropRef::Null => "None",
-            PropRef::Bool(true) => "True",
-            PropRef::Bool(false) => "False",
+            PropRef::Json { python: p, .. } if python => p,
+            PropRef::Json { text, .. } => text,
+            PropRef::Null => ["null", "None"][usize::from(python)],
+            PropRef::Bool(true) => ["true", "True"][usize::from(python)],
+            PropRef::Bool(false) => ["false", "False"][usize::from(python)],
             PropRef::Int(i) => {
                 let _ = write!(buf, "{i}");
                 buf.as_str()
@@ -568,7 +557,11 @@ impl<'a> PropRef<'a> {
                 buf.as_str()
             }
             PropRef::Float(f) => {
-                let _ = super::operators::write_python_float(buf, f);
+                let _ = if python {
+                    super::operators::write_python_float(buf, f)
+                } else {
+                    super::operators::write_json_float(buf, f)
+                };
                 buf.as_str()
             }
         }
