@@ -31,7 +31,9 @@ fn key_str(v: &Value) -> String {
 
 fn input_path() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    if let Ok(p) = std::env::var("EVAL_BENCH_INPUT") {
+    if let Ok(p) = std::env::var("EVAL_BENCH_INPUT")
+        && !p.is_empty()
+    {
         return PathBuf::from(p);
     }
     let big = manifest.join("../target/eval-bench/seed1-10k.json");
@@ -113,13 +115,16 @@ fn bench(c: &mut Criterion) {
         .zip(&groups)
         .map(|((_, u), g)| EvalContext::new(&u.distinct_id, &u.person).with_groups(g))
         .collect();
+    // Flag keys as an application holds them (a few static strings), not scattered through
+    // the parsed JSON document.
+    let keys: std::collections::HashMap<&str, &str> = snapshot.keys().map(|k| (k, k)).collect();
     let cases: Vec<(&str, FlagId, usize)> = doc["cases"]
         .as_array()
         .map(|cases| {
             cases
                 .iter()
                 .filter_map(|c| {
-                    let flag = c["flag"].as_str()?;
+                    let flag = *keys.get(c["flag"].as_str()?)?;
                     let user = *index.get(key_str(&c["distinct_id"]).as_str())?;
                     Some((flag, snapshot.flag_id(flag)?, user))
                 })

@@ -82,6 +82,7 @@ fn evaluation_does_not_allocate() {
             "edge-dependencies",
             "edge-cohorts",
             "edge-inline",
+            "edge-cycles",
             "posthog-test_multivariate_flag_consistency",
         ]
         .map(String::from),

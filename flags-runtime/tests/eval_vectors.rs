@@ -11,6 +11,19 @@ fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
+/// Names of the vector files (`<name>.expected.jsonl`) whose name starts with `prefix`.
+fn vector_names(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
+        .expect("vectors dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".expected.jsonl").map(str::to_owned))
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Runs one vector file; returns (cases, mismatches as printable lines).
 fn check(name: &str) -> (usize, Vec<String>) {
     let dir = vectors_dir();
@@ -122,14 +135,7 @@ fn posthog_fixture_expectations() {
 /// Every `edge-*.json` file (hand-written inputs, oracle answers).
 #[test]
 fn edge_cases() {
-    let mut names: Vec<String> = std::fs::read_dir(vectors_dir())
-        .expect("vectors dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("edge-") && n.ends_with(".json"))
-        .map(|n| n.trim_end_matches(".json").to_owned())
-        .collect();
-    names.sort();
+    let names = vector_names("edge-");
     let mut failures = Vec::new();
     for name in &names {
         let (n, mismatches) = check(name);
@@ -181,4 +187,27 @@ fn bench_workload_if_generated() {
     assert_eq!(n, got.len());
     assert_eq!(bad, 0, "{bad} of {n} bench cases disagree with the oracle");
     eprintln!("bench workload: {n} of {n} cases agree with the oracle");
+}
+
+/// `oracle_format::run` prints the oracle's own bytes (what `flagsync eval` will print), on
+/// every committed vector file. (Payload objects are printed with sorted keys; the
+/// generated payloads have sorted or single keys.)
+#[test]
+fn output_lines_are_byte_identical() {
+    let names = vector_names("");
+    let mut lines = 0;
+    for name in &names {
+        let dir = vectors_dir();
+        let input = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("input");
+        let expected =
+            std::fs::read_to_string(dir.join(format!("{name}.expected.jsonl"))).expect("expected");
+        let got = flags_runtime::eval::oracle_format::run(&input).expect("runs");
+        let expected: Vec<&str> = expected.lines().collect();
+        assert_eq!(got.len(), expected.len(), "{name}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g, e, "{name}");
+        }
+        lines += got.len();
+    }
+    eprintln!("{lines} lines byte-identical across {} files", names.len());
 }

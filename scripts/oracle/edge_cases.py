@@ -430,6 +430,25 @@ def inline_file():
     write("inline", {"flags": flags, "group_type_mapping": {"0": "organization"}, "cohorts": {}}, users, cases)
 
 
+# ------------------------------------------------------------------- cycles, deep nesting
+def cycles_file():
+    deep = prop("plan", "is_set", "is_set")
+    for _ in range(50):  # 100 JSON levels: within serde_json's default recursion limit
+        deep = {"type": "AND", "values": [deep]}
+    flags = [
+        flag("cyc-a", [cond([dep("cyc-b", True)])]),
+        flag("cyc-b", [cond([dep("cyc-a", True)])]),
+        flag("cyc-a-then", [cond([prop("missing", "exact", "x"), dep("cyc-b", True)]), cond()]),
+        flag("cyc-cohort", [cond([{"key": "id", "type": "cohort", "value": 1}])]),
+        flag("deep-cohort", [cond([{"key": "id", "type": "cohort", "value": 3}])]),
+    ]
+    cohorts = {"1": {"type": "OR", "values": [{"key": "id", "type": "cohort", "value": 2}]},
+               "2": {"type": "OR", "values": [{"key": "id", "type": "cohort", "value": 1}]},
+               "3": deep}
+    users = {"u1": {"person_properties": {"plan": "pro"}}, "u2": {"person_properties": {}}}
+    write("cycles", {"flags": flags, "group_type_mapping": {}, "cohorts": cohorts}, users)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     operators_file()
@@ -439,3 +458,4 @@ if __name__ == "__main__":
     dependencies_file()
     cohorts_file()
     inline_file()
+    cycles_file()

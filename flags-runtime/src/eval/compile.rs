@@ -148,10 +148,16 @@ pub(crate) struct DepFilter {
     pub expected: Value,
 }
 
+/// Deeper nesting than this is compiled as an evaluation error (the SDK would exceed
+/// Python's recursion limit somewhere around here too), keeping compilation's stack bounded.
+const MAX_NESTING: usize = 256;
+
 #[derive(Debug)]
 pub(crate) enum CohortNode {
     /// `{}`: matches.
     Empty,
+    /// Nested beyond [`MAX_NESTING`].
+    TooDeep,
     /// Not a valid property group: the SDK asks the server.
     Malformed,
     Group {
@@ -171,6 +177,8 @@ pub(crate) enum CohortEntry {
 pub(crate) struct PropFilter {
     /// `None` when the key is not a string (never present).
     pub key: Option<Box<str>>,
+    /// The key's lookup prefix, computed once.
+    pub key_prefix: u64,
     pub op: Op,
     /// The SDK's `_assert_filter_supported` fails: a missing property is then reported as an
     /// unsupported definition rather than missing context.
@@ -427,6 +435,7 @@ impl<'d> Compiler<'d> {
             _ => false,
         };
         PropFilter {
+            key_prefix: key.as_deref().map_or(0, super::context::key_prefix),
             key,
             op,
             unsupported,
@@ -503,7 +512,10 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn cohort_node(&mut self, group: &Value) -> CohortNode {
+    fn cohort_node(&mut self, group: &Value, depth: usize) -> CohortNode {
+        if depth > MAX_NESTING {
+            return CohortNode::TooDeep;
+        }
         let Value::Object(g) = group else {
             return CohortNode::Malformed;
         };
@@ -526,7 +538,7 @@ impl<'d> Compiler<'d> {
                         || e.contains_key("values")
                         || matches!(e.get("type").and_then(Value::as_str), Some("AND" | "OR"));
                     if nested {
-                        CohortEntry::Nested(self.cohort_node(entry))
+                        CohortEntry::Nested(self.cohort_node(entry, depth + 1))
                     } else {
                         CohortEntry::Filter {
                             filter: self.filter(entry),
@@ -699,7 +711,7 @@ impl<'d> Compiler<'d> {
                     .is_some_and(|props| {
                         props
                             .iter()
-                            .any(|p| self.unsupported_property(p, &mut Vec::new()))
+                            .any(|p| self.unsupported_property(p, &mut Vec::new(), 0))
                     })
             });
 
@@ -724,7 +736,7 @@ impl<'d> Compiler<'d> {
     }
 
     /// The SDK's load-time `_is_unsupported_property`.
-    fn unsupported_property(&self, prop: &Value, visited: &mut Vec<String>) -> bool {
+    fn unsupported_property(&self, prop: &Value, visited: &mut Vec<String>, depth: usize) -> bool {
         let Value::Object(p) = prop else {
             return false;
         };
@@ -759,13 +771,16 @@ impl<'d> Compiler<'d> {
                     return false;
                 }
                 visited.push(id);
-                self.unsupported_group(group, visited)
+                self.unsupported_group(group, visited, depth + 1)
             }
             _ => self.prop_filter(p).unsupported,
         }
     }
 
-    fn unsupported_group(&self, group: &Value, visited: &mut Vec<String>) -> bool {
+    fn unsupported_group(&self, group: &Value, visited: &mut Vec<String>, depth: usize) -> bool {
+        if depth > MAX_NESTING {
+            return true;
+        }
         let Value::Object(g) = group else {
             return true;
         };
@@ -784,9 +799,9 @@ impl<'d> Compiler<'d> {
                     || o.contains_key("values")
                     || matches!(o.get("type").and_then(Value::as_str), Some("AND" | "OR"));
                 if nested {
-                    self.unsupported_group(e, visited)
+                    self.unsupported_group(e, visited, depth + 1)
                 } else {
-                    self.unsupported_property(e, visited)
+                    self.unsupported_property(e, visited, depth + 1)
                 }
             }
             _ => true,
@@ -800,7 +815,7 @@ fn python_float(v: &Value) -> Option<f64> {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
         Value::String(s) => {
-            let t = s.trim().replace('_', "");
+            let t = operators::py_strip(s).replace('_', "");
             t.parse::<f64>().ok()
         }
         _ => None,
@@ -840,9 +855,8 @@ fn date_operand(text: &str) -> DateOperand {
         }
         return DateOperand::Invalid;
     }
-    let t = text.trim();
-    if t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return DateOperand::Year(t.into());
+    if operators::is_bare_year(text) {
+        return DateOperand::Year(text.into());
     }
     match operators::parse_datetime(text, operators::now_micros) {
         Some(us) => DateOperand::Absolute(us),
@@ -891,7 +905,7 @@ pub fn compile(defs: &Definitions) -> Snapshot {
         .iter()
         .map(|id| {
             let group = defs.cohorts.get(*id).unwrap_or(&Value::Null);
-            c.cohort_node(group)
+            c.cohort_node(group, 0)
         })
         .collect();
     let flags: Vec<CompiledFlag> = order.iter().map(|(k, f)| c.flag(f, k)).collect();

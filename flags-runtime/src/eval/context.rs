@@ -159,7 +159,7 @@ struct Entry {
 
 /// The first eight bytes of a key, big-endian, zero-padded: comparing prefixes orders keys
 /// as comparing their bytes does (ties fall back to the full key).
-fn key_prefix(key: &str) -> u64 {
+pub(crate) fn key_prefix(key: &str) -> u64 {
     let mut b = [0u8; 8];
     let n = key.len().min(8);
     b[..n].copy_from_slice(&key.as_bytes()[..n]);
@@ -211,8 +211,21 @@ impl Properties {
 
     /// `Ok(index)` of `key`, or `Err(insertion point)`.
     fn find(&self, key: &str) -> Result<usize, usize> {
-        let prefix = key_prefix(key);
-        let mut i = self.prefixes.partition_point(|&p| p < prefix);
+        self.find_prefixed(key, key_prefix(key))
+    }
+
+    /// [`Properties::find`] with the key's prefix already computed.
+    fn find_prefixed(&self, key: &str, prefix: u64) -> Result<usize, usize> {
+        // Small maps (the usual case): a linear scan of the prefixes, which the compiler
+        // vectorizes; larger ones: binary search.
+        let mut i = if self.prefixes.len() <= 16 {
+            match self.prefixes.iter().position(|&p| p >= prefix) {
+                Some(i) => i,
+                None => return Err(self.prefixes.len()),
+            }
+        } else {
+            self.prefixes.partition_point(|&p| p < prefix)
+        };
         while i < self.prefixes.len() && self.prefixes[i] == prefix {
             let k = self.entries[i].key;
             // A key of at most eight bytes is its prefix: equal lengths settle it.
@@ -276,6 +289,12 @@ impl Properties {
                 );
             }
         }
+    }
+
+    /// [`Properties::get`] with the key's prefix (from [`key_prefix`]) computed once.
+    pub(crate) fn get_prefixed(&self, key: &str, prefix: u64) -> Option<PropertyRef<'_>> {
+        let i = self.find_prefixed(key, prefix).ok()?;
+        Some(self.view(&self.entries[i].value))
     }
 
     /// The value of `key`, if present.
@@ -448,6 +467,14 @@ pub(crate) struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
+    pub fn lookup_prefixed(&self, key: &str, prefix: u64) -> Option<PropRef<'a>> {
+        match self.props.get_prefixed(key, prefix) {
+            Some(v) => Some(v),
+            None if key == self.extra_key => Some(PropRef::Str(self.extra_value)),
+            None => None,
+        }
+    }
+
     pub fn lookup(&self, key: &str) -> Option<PropRef<'a>> {
         match self.props.get(key) {
             Some(v) => Some(v),
@@ -459,14 +486,14 @@ impl<'a> Scope<'a> {
 
 /// A small fixed buffer for rendering numbers without allocating.
 pub(crate) struct StackStr {
-    buf: [u8; 64],
+    buf: [u8; 32],
     len: usize,
 }
 
 impl StackStr {
     pub fn new() -> Self {
         StackStr {
-            buf: [0; 64],
+            buf: [0; 32],
             len: 0,
         }
     }
@@ -498,26 +525,7 @@ impl<'a> PropRef<'a> {
     where
         'a: 'b,
     {
-        buf.clear();
-        match *self {
-            PropRef::Str(s) => s,
-            PropRef::Json { text, .. } => text,
-            PropRef::Null => "null",
-            PropRef::Bool(true) => "true",
-            PropRef::Bool(false) => "false",
-            PropRef::Int(i) => {
-                let _ = write!(buf, "{i}");
-                buf.as_str()
-            }
-            PropRef::UInt(u) => {
-                let _ = write!(buf, "{u}");
-                buf.as_str()
-            }
-            PropRef::Float(f) => {
-                let _ = super::operators::write_json_float(buf, f);
-                buf.as_str()
-            }
-        }
+        self.render(buf, false)
     }
 
     /// Python's `str(value)`.
@@ -525,13 +533,21 @@ impl<'a> PropRef<'a> {
     where
         'a: 'b,
     {
+        self.render(buf, true)
+    }
+
+    fn render<'b>(&self, buf: &'b mut StackStr, python: bool) -> &'b str
+    where
+        'a: 'b,
+    {
         buf.clear();
         match *self {
             PropRef::Str(s) => s,
-            PropRef::Json { python, .. } => python,
-            PropRef::Null => "None",
-            PropRef::Bool(true) => "True",
-            PropRef::Bool(false) => "False",
+            PropRef::Json { python: p, .. } if python => p,
+            PropRef::Json { text, .. } => text,
+            PropRef::Null => ["null", "None"][usize::from(python)],
+            PropRef::Bool(true) => ["true", "True"][usize::from(python)],
+            PropRef::Bool(false) => ["false", "False"][usize::from(python)],
             PropRef::Int(i) => {
                 let _ = write!(buf, "{i}");
                 buf.as_str()
@@ -541,7 +557,11 @@ impl<'a> PropRef<'a> {
                 buf.as_str()
             }
             PropRef::Float(f) => {
-                let _ = super::operators::write_python_float(buf, f);
+                let _ = if python {
+                    super::operators::write_python_float(buf, f)
+                } else {
+                    super::operators::write_json_float(buf, f)
+                };
                 buf.as_str()
             }
         }

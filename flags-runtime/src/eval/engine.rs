@@ -9,8 +9,8 @@ use super::compile::{
 };
 use super::context::{EvalContext, Group, PropRef, Scope, StackStr};
 use super::operators::{
-    ascii_icontains, ascii_iends, ascii_istarts, eq_lower, is_true_string, json_truthy, now_micros,
-    parse_datetime, parse_numeric_str, parse_semver, relative_to_micros,
+    ascii_icontains, ascii_iends, ascii_istarts, eq_lower, is_bare_year, is_true_string,
+    json_truthy, now_micros, parse_datetime, parse_numeric_str, parse_semver, relative_to_micros,
 };
 use super::{FlagValue, InconclusiveReason, Reason, Snapshot};
 
@@ -43,8 +43,10 @@ fn pick(current: Option<U>, new: U) -> Option<U> {
 }
 
 /// Deeper than any real cohort nesting or dependency chain: only a cycle gets here (the
-/// SDK then hits Python's recursion limit).
-const MAX_DEPTH: u32 = 100;
+/// SDK then hits Python's recursion limit). A nested property group costs 1, a dependency
+/// level 3 (roughly the ratio of Python frames each takes).
+const MAX_DEPTH: u32 = 300;
+const DEPENDENCY_DEPTH: u32 = 3;
 /// A bound on filter checks per evaluation, so cyclic definitions cannot run away.
 const MAX_STEPS: u32 = 100_000;
 const CACHE_SLOTS: usize = 8;
@@ -92,7 +94,7 @@ impl<'s> DepCache<'s> {
 pub(crate) struct Engine<'s, 'c> {
     snap: &'s Snapshot,
     ctx: &'c EvalContext<'c>,
-    cache: DepCache<'s>,
+    cache: Option<DepCache<'s>>,
     steps: u32,
     depth: u32,
     now: Option<i64>,
@@ -111,11 +113,15 @@ impl<'s, 'c> Engine<'s, 'c> {
         Engine {
             snap,
             ctx,
-            cache: DepCache::new(),
+            cache: None,
             steps: 0,
             depth: 0,
             now: None,
         }
+    }
+
+    fn cache(&mut self) -> &mut DepCache<'s> {
+        self.cache.get_or_insert_with(DepCache::new)
     }
 
     fn now(&mut self) -> i64 {
@@ -215,8 +221,11 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
         let mut inconclusive: Option<U> = None;
         let mut first_out_of_rollout = None;
+        // The rollout hash depends only on the flag and the bucketing value: computed at
+        // most once per evaluation, however many conditions have a rollout.
+        let mut rollout_hash = None;
         for (i, c) in f.conditions.iter().enumerate() {
-            match self.condition(f, c, did, scope, bucketing, top) {
+            match self.condition(f, c, did, scope, bucketing, top, &mut rollout_hash) {
                 Err(Fail::Server(r)) => {
                     let r = if f.unsupported_definition {
                         r.min(U::UnsupportedDefinition)
@@ -249,6 +258,7 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn condition(
         &mut self,
         f: &'s CompiledFlag,
@@ -257,12 +267,14 @@ impl<'s, 'c> Engine<'s, 'c> {
         scope: Scope<'c>,
         bucketing: &'c str,
         top: bool,
+        rollout_hash: &mut Option<f64>,
     ) -> R<CondResult<'s>> {
         if c.malformed {
             return Err(Fail::Generic);
         }
-        let (scope, bucketing) = match &c.aggregation {
-            CondAggregation::Same => (scope, bucketing),
+        let mut own_hash = None;
+        let (scope, bucketing, hash_memo) = match &c.aggregation {
+            CondAggregation::Same => (scope, bucketing, rollout_hash),
             CondAggregation::Group(name) => {
                 let ctx = self.ctx;
                 let group = match name {
@@ -270,7 +282,7 @@ impl<'s, 'c> Engine<'s, 'c> {
                     _ => None,
                 };
                 match group {
-                    Some(g) => (group_scope(g), g.key),
+                    Some(g) => (group_scope(g), g.key, &mut own_hash),
                     None => return Ok(CondResult::NoMatch),
                 }
             }
@@ -290,7 +302,8 @@ impl<'s, 'c> Engine<'s, 'c> {
             Rollout::All => {}
             Rollout::Malformed => return Err(Fail::Generic),
             Rollout::Percent(p) => {
-                if f.hash.hash(bucketing, "") > p / 100.0 {
+                let h = *hash_memo.get_or_insert_with(|| f.hash.hash(bucketing, ""));
+                if h > p / 100.0 {
                     return Ok(CondResult::OutOfRollout);
                 }
             }
@@ -366,12 +379,11 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
     }
 
-    fn enter(&mut self) -> R<()> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.depth -= 1;
+    fn enter(&mut self, cost: u32) -> R<()> {
+        if self.depth + cost > MAX_DEPTH {
             return Err(Fail::Generic);
         }
+        self.depth += cost;
         Ok(())
     }
 
@@ -391,13 +403,14 @@ impl<'s, 'c> Engine<'s, 'c> {
     fn node(&mut self, node: &'s CohortNode, scope: Scope<'c>, did: &'c str) -> R<bool> {
         let (and, entries) = match node {
             CohortNode::Empty => return Ok(true),
+            CohortNode::TooDeep => return Err(Fail::Generic),
             CohortNode::Malformed => return Err(Fail::Server(U::UnsupportedDefinition)),
             CohortNode::Group { and, entries } => (*and, entries),
         };
         if entries.is_empty() {
             return Ok(true);
         }
-        self.enter()?;
+        self.enter(1)?;
         let mut decisive = None;
         let mut inconclusive = None;
         for e in entries {
@@ -439,17 +452,17 @@ impl<'s, 'c> Engine<'s, 'c> {
         };
         let n_flags = self.snap.flags.len() as DepId;
         for &k in chain {
-            if !self.cache.contains(k) && k >= n_flags {
-                self.cache.set(k, None);
+            if !self.cache().contains(k) && k >= n_flags {
+                self.cache().set(k, None);
                 return Err(Fail::Inconclusive(U::UnsupportedDefinition));
             }
         }
         for &k in chain {
-            if !self.cache.contains(k) {
+            if !self.cache().contains(k) {
                 self.eval_dependency(k, scope, did)?;
             }
         }
-        match self.cache.get(d.target) {
+        match self.cache().get(d.target) {
             Some(Some(actual)) => Ok(dependency_matches(&d.expected, actual)),
             cached => Err(Fail::Inconclusive(
                 if d.target < n_flags && cached.is_some() {
@@ -468,11 +481,11 @@ impl<'s, 'c> Engine<'s, 'c> {
             return Err(Fail::Generic);
         };
         if !f.active {
-            self.cache.set(k, Some(FlagValue::Bool(false)));
+            self.cache().set(k, Some(FlagValue::Bool(false)));
             return Ok(());
         }
         if f.continuity {
-            self.cache.set(k, None);
+            self.cache().set(k, None);
             return Err(Fail::Inconclusive(U::UnresolvedDependency));
         }
         if f.malformed {
@@ -482,23 +495,23 @@ impl<'s, 'c> Engine<'s, 'c> {
             (Aggregation::Person, true) => match self.ctx.device_id {
                 Some(dev) if !dev.is_empty() => dev,
                 _ => {
-                    self.cache.set(k, None);
+                    self.cache().set(k, None);
                     return Err(Fail::Inconclusive(U::UnresolvedDependency));
                 }
             },
             _ => did,
         };
-        self.enter()?;
+        self.enter(DEPENDENCY_DEPTH)?;
         let r = self.match_flag(f, did, scope, bucketing, false);
-        self.depth -= 1;
+        self.depth -= DEPENDENCY_DEPTH;
         match r {
             Ok((v, _)) => {
-                self.cache.set(k, Some(v));
+                self.cache().set(k, Some(v));
                 Ok(())
             }
             Err(Fail::Server(_)) => Err(Fail::Server(U::UnresolvedDependency)),
             Err(Fail::Inconclusive(_)) => {
-                self.cache.set(k, None);
+                self.cache().set(k, None);
                 Err(Fail::Inconclusive(U::UnresolvedDependency))
             }
             Err(Fail::Generic) => Err(Fail::Generic),
@@ -510,7 +523,10 @@ impl<'s, 'c> Engine<'s, 'c> {
         if matches!(p.op, Op::Unknown) {
             return Err(Fail::Inconclusive(U::UnsupportedDefinition));
         }
-        let value = p.key.as_deref().and_then(|k| scope.lookup(k));
+        let value = p
+            .key
+            .as_deref()
+            .and_then(|k| scope.lookup_prefixed(k, p.key_prefix));
         let Some(value) = value else {
             return Err(Fail::Inconclusive(if p.unsupported {
                 U::UnsupportedDefinition
@@ -618,7 +634,7 @@ impl<'s, 'c> Engine<'s, 'c> {
                     PropRef::Str(s) => s,
                     _ => return Err(Fail::Inconclusive(U::MissingContext)),
                 };
-                let now = self.now();
+                let now = if is_bare_year(text) { self.now() } else { 0 };
                 let Some(value) = parse_datetime(text, || now) else {
                     return Err(Fail::Inconclusive(U::MissingContext));
                 };

@@ -19,6 +19,38 @@
 //! let ctx = EvalContext::new("user-1", &person);
 //! assert_eq!(snapshot.evaluate("beta", &ctx).value, Some(FlagValue::Bool(true)));
 //! ```
+//!
+//! # Design notes
+//!
+//! - **Reference semantics.** posthog-python's local evaluation (the oracle in
+//!   `../shared/tools/posthog-oracle`), not posthog-rs where they differ: the order of checks
+//!   (active, experience continuity, group type, bucketing identifier, feature enrollment,
+//!   holdout, conditions), which failures stop a flag (a static cohort, a malformed cohort:
+//!   the SDK's `RequiresServerEvaluation`) and which only a condition (a missing property:
+//!   `InconclusiveMatchError`), the precedence of [`InconclusiveReason`]s, the SDK's own
+//!   string rendering of values for `exact`/`icontains`/`regex`, its semver and date parsers,
+//!   its regex pre-scan (patterns it defers to the server are inconclusive here too), and
+//!   the per-evaluation dependency cache. `tests/vectors/` holds the oracle's answers for
+//!   generated workloads (seeds 1–5), PostHog's 1,000-id consistency fixtures and
+//!   hand-written edge cases; `scripts/oracle/regenerate.sh` rebuilds them.
+//! - **Compiled once.** [`Snapshot::compile`] parses every operand (numbers, dates, semver
+//!   bounds), compiles regexes, lowercases comparison strings, resolves cohorts and flag
+//!   dependencies to indices, decodes payloads and absorbs each flag's `"<key>."` into a
+//!   SHA-1 state. Malformed definitions compile to the behaviour the SDK shows on them.
+//! - **No allocation per evaluation.** The caller builds [`Properties`] once per request
+//!   (sorted keys with inline 8-byte prefixes, one text buffer, short strings inline);
+//!   hashing feeds SHA-1's block function from the stack; the dependency cache is a fixed
+//!   array; values and payloads borrow from the snapshot. `tests/eval_alloc.rs` counts.
+//! - **Never panics.** Recursion (cohorts in cohorts, dependency chains) is bounded; a cycle
+//!   ends as [`Reason::Error`] where the SDK ends with a `RecursionError`.
+//!
+//! Known limits, none met by the vectors: strings are lowercased with Rust's Unicode tables
+//! (Python's may differ by a Unicode version); dates accept the common ISO 8601 shapes of
+//! Python 3.11's `datetime.fromisoformat` (not week or ordinal dates); a regex that Python's
+//! `re` and Rust's `regex` compile differently beyond the SDK's pre-scan (other than
+//! "nothing to repeat" and "multiple repeat", which are mirrored) may disagree; integers
+//! beyond 64 bits are read as floats; definitions nested deeper than `serde_json`'s
+//! recursion limit (128) do not parse.
 
 mod bucket;
 pub mod compile;

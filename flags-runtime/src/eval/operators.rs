@@ -154,6 +154,16 @@ fn write_json_string(w: &mut impl Write, s: &str) -> fmt::Result {
 
 /// The SDK's `_json_value_to_string`: compact JSON, object keys sorted.
 pub(crate) fn write_json_text(w: &mut impl Write, v: &Value) -> fmt::Result {
+    json_text_at(w, v, 0)
+}
+
+/// Values nested deeper than this are not rendered (the text is cut short): stack safety.
+const MAX_RENDER_DEPTH: usize = 256;
+
+fn json_text_at(w: &mut impl Write, v: &Value, depth: usize) -> fmt::Result {
+    if depth > MAX_RENDER_DEPTH {
+        return Err(fmt::Error);
+    }
     match v {
         Value::Null => w.write_str("null"),
         Value::Bool(b) => w.write_str(if *b { "true" } else { "false" }),
@@ -165,7 +175,7 @@ pub(crate) fn write_json_text(w: &mut impl Write, v: &Value) -> fmt::Result {
                 if i > 0 {
                     w.write_char(',')?;
                 }
-                write_json_text(w, item)?;
+                json_text_at(w, item, depth + 1)?;
             }
             w.write_char(']')
         }
@@ -180,7 +190,7 @@ pub(crate) fn write_json_text(w: &mut impl Write, v: &Value) -> fmt::Result {
                 write_json_string(w, k)?;
                 w.write_char(':')?;
                 if let Some(item) = map.get(k) {
-                    write_json_text(w, item)?;
+                    json_text_at(w, item, depth + 1)?;
                 }
             }
             w.write_char('}')
@@ -224,15 +234,22 @@ fn write_python_repr_str(w: &mut impl Write, s: &str) -> fmt::Result {
     w.write_char(quote)
 }
 
-fn write_python_repr(w: &mut impl Write, v: &Value) -> fmt::Result {
+fn write_python_repr(w: &mut impl Write, v: &Value, depth: usize) -> fmt::Result {
     match v {
         Value::String(s) => write_python_repr_str(w, s),
-        other => write_python_str(w, other),
+        other => python_str_at(w, other, depth),
     }
 }
 
 /// Python's `str(value)` of a JSON-decoded value.
 pub(crate) fn write_python_str(w: &mut impl Write, v: &Value) -> fmt::Result {
+    python_str_at(w, v, 0)
+}
+
+fn python_str_at(w: &mut impl Write, v: &Value, depth: usize) -> fmt::Result {
+    if depth > MAX_RENDER_DEPTH {
+        return Err(fmt::Error);
+    }
     match v {
         Value::Null => w.write_str("None"),
         Value::Bool(b) => w.write_str(if *b { "True" } else { "False" }),
@@ -244,7 +261,7 @@ pub(crate) fn write_python_str(w: &mut impl Write, v: &Value) -> fmt::Result {
                 if i > 0 {
                     w.write_str(", ")?;
                 }
-                write_python_repr(w, item)?;
+                write_python_repr(w, item, depth + 1)?;
             }
             w.write_char(']')
         }
@@ -256,7 +273,7 @@ pub(crate) fn write_python_str(w: &mut impl Write, v: &Value) -> fmt::Result {
                 }
                 write_python_repr_str(w, k)?;
                 w.write_str(": ")?;
-                write_python_repr(w, item)?;
+                write_python_repr(w, item, depth + 1)?;
             }
             w.write_char('}')
         }
@@ -448,9 +465,12 @@ fn semver_number(part: &str) -> Option<u64> {
 /// The SDK's `parse_semver` (over Python's `str(value)`): trims, drops leading `v`s and any
 /// pre-release or build suffix, missing parts are 0, extra parts ignored, no leading zeros.
 pub(crate) fn parse_semver(text: &str) -> Option<Semver> {
-    let t = text.trim().trim_start_matches(['v', 'V']);
-    let t = t.split('-').next().unwrap_or("");
-    let t = t.split('+').next().unwrap_or("");
+    let t = py_strip(text).trim_start_matches(['v', 'V']);
+    // Everything before the first '-' (pre-release) or '+' (build).
+    let t = match t.find(['-', '+']) {
+        Some(i) => &t[..i],
+        None => t,
+    };
     let mut parts = t.split('.');
     let major = semver_number(parts.next().unwrap_or(""))?;
     let minor = match parts.next() {
@@ -485,7 +505,9 @@ pub(crate) fn caret_bounds(text: &str) -> Option<(Semver, Semver)> {
 
 /// `1.*`: `>=1.0.0 <2.0.0`; `1.2.*`: `>=1.2.0 <1.3.0`.
 pub(crate) fn wildcard_bounds(text: &str) -> Option<(Semver, Semver)> {
-    let cleaned: String = text.trim().trim_start_matches(['v', 'V']).replace('*', "");
+    let cleaned: String = py_strip(text)
+        .trim_start_matches(['v', 'V'])
+        .replace('*', "");
     let cleaned = cleaned.trim_end_matches('.');
     let parts: Vec<&str> = cleaned.split('.').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
@@ -675,12 +697,24 @@ fn parse_offset(c: &mut Cursor<'_>) -> Option<i64> {
     Some(sign * ((((h as i64 * 60) + m as i64) * 60 + s as i64) * 1_000_000 + us))
 }
 
+/// Python's `str.strip()`: Unicode whitespace, plus the separators U+001C..U+001F that
+/// Python counts as whitespace and Rust does not.
+pub(crate) fn py_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+/// Whether `parse_datetime` needs the clock for this text (a bare 4-digit year).
+pub(crate) fn is_bare_year(text: &str) -> bool {
+    let t = py_strip(text);
+    t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The SDK's `parse_datetime` + `convert_to_datetime_aware` (Python 3.11's
 /// `datetime.fromisoformat` for the common ISO 8601 shapes), as epoch microseconds UTC.
 /// `now` is only read for a bare 4-digit year (which Python completes with today's month
 /// and day).
 pub(crate) fn parse_datetime(text: &str, now: impl FnOnce() -> i64) -> Option<i64> {
-    let t = text.trim();
+    let t = py_strip(text);
     // A trailing " UTC" (any case) or "Z" means +00:00.
     let (t, forced_utc) = if let Some(rest) = t.strip_suffix('Z') {
         (rest, true)
@@ -755,7 +789,8 @@ pub(crate) enum RelUnit {
 pub(crate) fn parse_relative(text: &str) -> Option<(i64, RelUnit)> {
     let t = text.strip_suffix('\n').unwrap_or(text);
     let t = t.strip_prefix('-').unwrap_or(t);
-    let (num, unit) = t.split_at(t.len().checked_sub(1)?);
+    let (idx, _) = t.char_indices().next_back()?;
+    let (num, unit) = t.split_at(idx);
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
