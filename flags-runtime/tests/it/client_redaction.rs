@@ -18,6 +18,8 @@ use tracing::{Event, Metadata, Subscriber};
 const PERSONAL: &str = "phx_CANARY_personal_5f1e2d3c";
 const PROJECT: &str = "phc_CANARY_project_9a8b7c6d";
 
+static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+
 /// A subscriber that writes every span field and event field, at every level, into a buffer.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<String>>);
@@ -56,8 +58,15 @@ impl Subscriber for Capture {
 
 #[tokio::test]
 async fn canary_keys_never_leak() {
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    // A global subscriber: a thread-local one (`set_default`) misses callsites whose interest
+    // was cached while tests on other threads ran without a subscriber.
+    let capture = CAPTURE
+        .get_or_init(|| {
+            let c = Capture::default();
+            tracing::subscriber::set_global_default(c.clone()).expect("the only global subscriber");
+            c
+        })
+        .clone();
 
     let emu = Emulator::builder()
         .personal_api_keys(vec![ApiKey {
