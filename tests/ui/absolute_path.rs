@@ -1,0 +1,3 @@
+flags_macros::include_flags!(path = "/etc/flags.yaml");
+
+fn main() {}

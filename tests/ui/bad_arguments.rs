@@ -1,0 +1,3 @@
+flags_macros::include_flags!(file = "flags.yaml");
+
+fn main() {}
