@@ -3,7 +3,8 @@
 //! It copies what `docs/posthog-api.md` §10 lists: bearer auth and scopes, the flag list, create
 //! validation, partial updates, soft delete, activity, status, experiments, HogQL queries (the
 //! guard job's shape, computed over stored events), `/flags/definitions` with ETag/304/402,
-//! `/flags?v=2` and capture, plus PostHog's throttles. Knobs add latency, faults and a switchable
+//! `/flags?v=2` (answered by the runtime's own evaluator, `crate::eval`) and capture, plus
+//! PostHog's throttles. Knobs add latency, faults and a switchable
 //! `Retry-After`; a request log counts requests per route.
 //!
 //! ```no_run

@@ -6,10 +6,23 @@ use serde_json::{Map, Value, json};
 
 use super::http::{Req, Resp};
 use super::state::{Event, Flag, State, parse_iso};
+use crate::eval::{EvalContext, Evaluation, Group, Properties, Reason, Snapshot};
 
 /// `GET /flags/definitions`: every non-deleted flag (inactive included), ordered by key, with
 /// an ETag; `If-None-Match` with the current ETag answers 304; the quota knob answers 402.
 pub(crate) fn definitions(state: &State) -> (Resp, String) {
+    let body = definitions_body(state);
+    let text = body.to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let etag = format!("\"{:016x}\"", h.finish());
+    let mut resp = Resp::ok(&body);
+    resp.headers.push(("etag", etag.clone()));
+    (resp, etag)
+}
+
+/// The `/flags/definitions` body: every non-deleted flag, ordered by key.
+fn definitions_body(state: &State) -> Value {
     let mut flags: Vec<&Flag> = state.flags.iter().filter(|f| !f.deleted).collect();
     flags.sort_by(|a, b| a.key.cmp(&b.key));
     let flags: Vec<Value> = flags
@@ -24,14 +37,7 @@ pub(crate) fn definitions(state: &State) -> (Resp, String) {
             })
         })
         .collect();
-    let body = json!({ "flags": flags, "group_type_mapping": {}, "cohorts": {} });
-    let text = body.to_string();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let etag = format!("\"{:016x}\"", h.finish());
-    let mut resp = Resp::ok(&body);
-    resp.headers.push(("etag", etag.clone()));
-    (resp, etag)
+    json!({ "flags": flags, "group_type_mapping": {}, "cohorts": {} })
 }
 
 /// The project token of a public-endpoint body (`token`, `api_key` or `$token`) must match.
@@ -51,49 +57,67 @@ fn check_token(body: &Value, token: &str) -> Result<(), Resp> {
     ))
 }
 
-/// How the emulator evaluates one flag for `/flags`.
-///
-/// **Placeholder until the runtime's evaluator (`crate::eval`) exists:** a flag is enabled only
-/// when it is active and has a condition with no property filters at 100% rollout (missing
-/// `rollout_percentage` counts as 100), i.e. only when the answer does not depend on hashing. A
-/// multivariate flag then answers its variant at 100% (or the condition's variant override),
-/// and is disabled otherwise. Everything else is `enabled: false` with reason
-/// `no_condition_match` (or `flag_disabled`). Replace the body of this function with a call to
-/// the real evaluator; the endpoint around it does not change.
-pub(crate) fn evaluate(flag: &Flag, _request: &Value) -> (bool, Option<String>, &'static str) {
-    if !flag.active {
-        return (false, None, "flag_disabled");
-    }
-    let groups = flag.filters["groups"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let full = groups.iter().find(|g| {
-        g["properties"].as_array().is_none_or(Vec::is_empty)
-            && g["rollout_percentage"].as_f64().unwrap_or(100.0) >= 100.0
-    });
-    let Some(group) = full else {
-        return (false, None, "no_condition_match");
-    };
-    let variants = flag.filters["multivariate"]["variants"].as_array();
-    match variants {
-        None => (true, None, "condition_match"),
-        Some(vs) if vs.is_empty() => (true, None, "condition_match"),
-        Some(vs) => {
-            let chosen = group["variant"].as_str().map(str::to_owned).or_else(|| {
-                vs.iter()
-                    .find(|v| v["rollout_percentage"].as_f64() == Some(100.0))
-                    .and_then(|v| v["key"].as_str().map(str::to_owned))
-            });
-            match chosen {
-                Some(v) => (true, Some(v), "condition_match"),
-                None => (false, None, "no_condition_match"),
-            }
+/// One flag's answer in `/flags`.
+struct Answer {
+    enabled: bool,
+    variant: Option<String>,
+    code: &'static str,
+    condition_index: Option<usize>,
+    description: String,
+    payload: Option<String>,
+    failed: bool,
+}
+
+/// The `reason.code` PostHog's `/flags` uses for an evaluator reason. Flags the local evaluator
+/// cannot decide (the server would, with its person and cohort stores, which the emulator does
+/// not have) answer `false` with the code `emulator_inconclusive`, so a test notices.
+fn answer(eval: &Evaluation<'_>) -> Answer {
+    let (code, condition_index, description) = match eval.reason {
+        Reason::ConditionMatch { index } => (
+            "condition_match",
+            Some(index),
+            format!("Matched condition set {}", index + 1),
+        ),
+        Reason::OutOfRollout { index } => (
+            "out_of_rollout_bound",
+            Some(index),
+            "Out of rollout bound".into(),
+        ),
+        Reason::NoConditionMatch => (
+            "no_condition_match",
+            None,
+            "No matching condition set".into(),
+        ),
+        Reason::Disabled => ("flag_disabled", None, "Feature flag is disabled".into()),
+        Reason::Holdout => (
+            "holdout_condition_value",
+            None,
+            "Holdout condition value".into(),
+        ),
+        Reason::FeatureEnrollment => (
+            "super_condition_value",
+            None,
+            "Super condition value".into(),
+        ),
+        Reason::GroupNotProvided => ("no_group_type", None, "No group type".into()),
+        Reason::Inconclusive(why) => ("emulator_inconclusive", None, why.as_str().into()),
+        Reason::FlagNotFound | Reason::Error => {
+            ("error", None, "Error while computing the flag".into())
         }
+    };
+    Answer {
+        enabled: eval.value.is_some_and(|v| v.is_enabled()),
+        variant: eval.value.and_then(|v| v.variant().map(str::to_owned)),
+        code,
+        condition_index,
+        description,
+        // `metadata.payload` is a JSON-encoded string, as PostHog sends it.
+        payload: eval.payload.map(Value::to_string),
+        failed: matches!(eval.reason, Reason::Error),
     }
 }
 
-/// `POST /flags` (`v=2` shape, or the legacy shape without it).
+/// `POST /flags` (`v=2` shape, or the legacy shape without it), evaluated by `crate::eval`.
 pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp {
     if let Err(r) = check_token(body, token) {
         return r;
@@ -124,36 +148,72 @@ pub(crate) fn flags(state: &State, req: &Req, body: &Value, token: &str) -> Resp
         .as_array()
         .or(body["flag_keys_to_evaluate"].as_array())
         .map(|v| v.iter().filter_map(Value::as_str).collect());
+    // The runtime's own evaluator (crate::eval) over the same definitions `/flags/definitions`
+    // serves: remote and local evaluation agree by construction.
+    let Ok(snapshot) = Snapshot::from_value(&definitions_body(state)) else {
+        return Resp::ok(
+            &json!({ "flags": {}, "errorsWhileComputingFlags": true, "requestId": request_id }),
+        );
+    };
+    let person = Properties::from_json(&body["person_properties"]);
+    let group_props: Vec<(String, String, Properties)> = body["groups"]
+        .as_object()
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|(kind, key)| {
+                    let key = key
+                        .as_str()
+                        .map(str::to_owned)
+                        .or_else(|| key.as_i64().map(|n| n.to_string()))?;
+                    Some((
+                        kind.clone(),
+                        key,
+                        Properties::from_json(&body["group_properties"][kind]),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let groups: Vec<Group<'_>> = group_props
+        .iter()
+        .map(|(kind, key, props)| Group::new(kind, key, props))
+        .collect();
+    let distinct_id = body["distinct_id"].as_str().unwrap_or_default();
+    let mut ctx = EvalContext::new(distinct_id, &person).with_groups(&groups);
+    if let Some(device) = body["device_id"].as_str() {
+        ctx = ctx.with_device_id(device);
+    }
     let mut details = Map::new();
     let mut legacy = Map::new();
-    for f in state.flags.iter().filter(|f| !f.deleted && !f.archived) {
+    let mut errors = false;
+    for f in state.flags.iter().filter(|f| !f.deleted) {
         if only.as_ref().is_some_and(|o| !o.contains(&f.key.as_str())) {
             continue;
         }
-        let (enabled, variant, code) = evaluate(f, body);
-        let payload_key = variant.clone().unwrap_or_else(|| "true".into());
-        let payload = if enabled {
-            f.filters["payloads"][&payload_key].clone()
-        } else {
-            Value::Null
-        };
-        details.insert(
+        let a = answer(&snapshot.evaluate(&f.key, &ctx));
+        errors |= a.failed;
+        let mut detail = json!({
+            "key": f.key, "enabled": a.enabled, "variant": a.variant,
+            "reason": { "code": a.code, "condition_index": a.condition_index, "description": a.description },
+            "metadata": { "id": f.id, "version": f.version, "description": f.name, "payload": a.payload },
+        });
+        if a.failed {
+            detail["failed"] = json!(true);
+        }
+        details.insert(f.key.clone(), detail);
+        legacy.insert(
             f.key.clone(),
-            json!({
-                "key": f.key, "enabled": enabled, "variant": variant,
-                "reason": { "code": code, "condition_index": if enabled { json!(0) } else { Value::Null }, "description": code },
-                "metadata": { "id": f.id, "version": f.version, "description": f.name, "payload": payload },
-            }),
+            a.variant.map_or(json!(a.enabled), Value::from),
         );
-        legacy.insert(f.key.clone(), variant.map_or(json!(enabled), Value::from));
     }
     if v2 {
         Resp::ok(
-            &json!({ "flags": details, "errorsWhileComputingFlags": false, "requestId": request_id, "evaluatedAt": super::state::now_ms() }),
+            &json!({ "flags": details, "errorsWhileComputingFlags": errors, "requestId": request_id, "evaluatedAt": super::state::now_ms() }),
         )
     } else {
         Resp::ok(
-            &json!({ "featureFlags": legacy, "featureFlagPayloads": {}, "errorsWhileComputingFlags": false }),
+            &json!({ "featureFlags": legacy, "featureFlagPayloads": {}, "errorsWhileComputingFlags": errors }),
         )
     }
 }

@@ -742,9 +742,8 @@ async fn definitions_flags_and_capture() {
     );
     assert_eq!(b["flags"]["a_off"]["enabled"], json!(false));
     assert_eq!(
-        b["flags"]["p_partial"]["enabled"],
-        json!(false),
-        "placeholder evaluator: partial rollouts are off"
+        b["flags"]["a_off"]["reason"]["code"],
+        json!("flag_disabled")
     );
     assert!(b["flags"].get("m_deleted").is_none());
     assert_eq!(b["errorsWhileComputingFlags"], json!(false));
@@ -813,6 +812,97 @@ async fn definitions_flags_and_capture() {
         "duplicates by uuid and events without name or distinct_id are dropped"
     );
     assert_eq!(events[0]["properties"], json!({"x": 1}));
+}
+
+// §10.7 — `/flags?v=2` answers with the runtime's own evaluator, so it agrees with local
+// evaluation of the definitions the emulator serves.
+#[tokio::test]
+async fn remote_evaluation_uses_the_runtime_evaluator() {
+    use flags_runtime::eval::{EvalContext, Properties, Snapshot};
+    let emu = Emulator::start().await.unwrap();
+    emu.seed(&json!({"flags": [
+        {"key": "partial", "filters": {"groups": [{"properties": [], "rollout_percentage": 30}]}},
+        {"key": "targeted", "filters": {"groups": [{"properties": [{"key": "email", "type": "person", "operator": "icontains", "value": "@acme.io"}], "rollout_percentage": 100}]}},
+        {"key": "experiment", "filters": {"groups": [{"properties": [], "rollout_percentage": 100}],
+            "multivariate": {"variants": [{"key": "control", "rollout_percentage": 50}, {"key": "test", "rollout_percentage": 50}]}}},
+    ]}))
+    .unwrap();
+    let token = emu.project_api_key().to_owned();
+    let (_, _, defs) = call_full(
+        &emu,
+        "GET",
+        &format!("/flags/definitions?token={token}"),
+        None,
+        Some(emu.personal_api_key()),
+        &[],
+    )
+    .await;
+    let local = Snapshot::from_value(&defs).unwrap();
+    let empty = Properties::new();
+    let (mut on, mut variants) = (0, std::collections::BTreeSet::new());
+    for i in 0..200 {
+        let user = format!("user-{i}");
+        let (_, b) = call_with(
+            &emu,
+            "POST",
+            "/flags?v=2",
+            Some(json!({"token": token, "distinct_id": user})),
+            None,
+        )
+        .await;
+        for key in ["partial", "experiment"] {
+            let mine = local.evaluate(key, &EvalContext::new(&user, &empty));
+            assert_eq!(
+                b["flags"][key]["enabled"],
+                json!(mine.value.is_some_and(|v| v.is_enabled())),
+                "{key} {user}"
+            );
+            assert_eq!(
+                b["flags"][key]["variant"],
+                json!(mine.value.as_ref().and_then(|v| v.variant())),
+                "{key} {user}"
+            );
+        }
+        on += usize::from(b["flags"]["partial"]["enabled"] == json!(true));
+        variants.insert(
+            b["flags"]["experiment"]["variant"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert!((30..=90).contains(&on), "about 30% of 200 users: {on}");
+    assert_eq!(
+        variants.into_iter().collect::<Vec<_>>(),
+        vec!["control", "test"]
+    );
+    // Person properties from the request reach the evaluator.
+    let (_, b) = call_with(&emu, "POST", "/flags?v=2", Some(json!({"token": token, "distinct_id": "u", "person_properties": {"email": "ann@acme.io"}})), None).await;
+    assert_eq!(b["flags"]["targeted"]["enabled"], json!(true));
+    assert_eq!(
+        b["flags"]["targeted"]["reason"],
+        json!({"code": "condition_match", "condition_index": 0, "description": "Matched condition set 1"})
+    );
+    let (_, b) = call_with(&emu, "POST", "/flags?v=2", Some(json!({"token": token, "distinct_id": "u", "person_properties": {"email": "bob@other.io"}}), ), None).await;
+    assert_eq!(b["flags"]["targeted"]["enabled"], json!(false));
+    // Without the property the evaluator cannot decide; the emulator says so instead of guessing.
+    let (_, b) = call_with(
+        &emu,
+        "POST",
+        "/flags?v=2",
+        Some(json!({"token": token, "distinct_id": "u", "flag_keys": ["targeted"]})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        b["flags"]["targeted"]["reason"]["code"],
+        json!("emulator_inconclusive")
+    );
+    assert_eq!(
+        b["flags"].as_object().unwrap().len(),
+        1,
+        "flag_keys limits the answer"
+    );
 }
 
 // §10.8 — throttles.
