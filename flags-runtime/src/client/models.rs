@@ -398,51 +398,15 @@ impl QueryResponse {
     }
 }
 
-/// Flag definitions for local evaluation (`/flags/definitions`).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
-pub struct FlagDefinitions {
-    /// Every non-deleted flag, inactive ones included, ordered by key.
-    pub flags: Vec<FlagDefinition>,
-    /// Group type index → name.
-    #[serde(default)]
-    pub group_type_mapping: BTreeMap<String, String>,
-    /// Cohort id → cohort filter.
-    #[serde(default)]
-    pub cohorts: BTreeMap<String, Value>,
-}
-
-/// One flag of [`FlagDefinitions`].
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-pub struct FlagDefinition {
-    /// Numeric id.
-    pub id: i64,
-    /// Key.
-    pub key: String,
-    /// Filters.
-    #[serde(default)]
-    pub filters: Value,
-    /// Enabled.
-    #[serde(default)]
-    pub active: bool,
-    /// Deleted (always false in practice).
-    #[serde(default)]
-    pub deleted: bool,
-    /// Version.
-    #[serde(default)]
-    pub version: Option<i64>,
-    /// Persist across identify (cannot be evaluated locally).
-    #[serde(default)]
-    pub ensure_experience_continuity: Option<bool>,
-}
-
 /// The answer of [`crate::client::Client::flag_definitions`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum Definitions {
+pub enum DefinitionsResponse {
     /// New definitions and their ETag.
     Modified {
-        /// The definitions.
-        definitions: FlagDefinitions,
+        /// The definitions, in the evaluator's own (lenient) type: a malformed flag affects
+        /// only that flag when compiled, never the whole poll.
+        definitions: crate::eval::Definitions,
         /// The ETag to send next time.
         etag: Option<String>,
     },

@@ -7,7 +7,8 @@ use reqwest::header::IF_NONE_MATCH;
 use serde_json::json;
 
 use super::{
-    Auth, CaptureEvent, Client, Definitions, FlagsRequest, FlagsResponse, LimitClass, Result,
+    Auth, CaptureEvent, Client, DefinitionsResponse, FlagsRequest, FlagsResponse, LimitClass,
+    Result,
 };
 
 const ROUTE_DEFINITIONS: &str = "/flags/definitions";
@@ -17,9 +18,9 @@ const ROUTE_BATCH: &str = "/batch/";
 impl Client {
     /// `GET /flags/definitions` on the public host, with the personal API key and the project
     /// token in headers (as posthog-rs sends them; the token is not put in the URL, so it never
-    /// lands in a log line). With `etag`, a 304 answers [`Definitions::NotModified`]. A 402
+    /// lands in a log line). With `etag`, a 304 answers [`DefinitionsResponse::NotModified`]. A 402
     /// (over quota) is an [`super::Error::Api`] with status 402: SDKs then stop evaluating locally.
-    pub async fn flag_definitions(&self, etag: Option<&str>) -> Result<Definitions> {
+    pub async fn flag_definitions(&self, etag: Option<&str>) -> Result<DefinitionsResponse> {
         let url = self.join(
             &self.inner.config.public_host,
             "/flags/definitions?send_cohorts",
@@ -32,9 +33,9 @@ impl Client {
         }
         let raw = self.execute(&call).await?;
         if raw.status == 304 {
-            return Ok(Definitions::NotModified);
+            return Ok(DefinitionsResponse::NotModified);
         }
-        Ok(Definitions::Modified {
+        Ok(DefinitionsResponse::Modified {
             definitions: Self::decode(ROUTE_DEFINITIONS, &raw.body)?,
             etag: raw.etag,
         })

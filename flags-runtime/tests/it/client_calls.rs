@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use flags_runtime::client::{
-    ActiveFilter, CaptureEvent, Definitions, Error, FlagPatch, FlagType, FlagsRequest, GUARD_QUERY,
-    GuardQuery, GuardRow, ListExperiments, ListFlags, NewFlag, TagAction,
+    ActiveFilter, CaptureEvent, DefinitionsResponse, Error, FlagPatch, FlagType, FlagsRequest,
+    GUARD_QUERY, GuardQuery, GuardRow, ListExperiments, ListFlags, NewFlag, TagAction,
 };
 use flags_runtime::emulator::{Knobs, UNSUPPORTED_CODE};
 use futures_util::TryStreamExt;
@@ -487,25 +487,33 @@ async fn definitions_use_etags_and_report_quota() {
     let (emu, client) = setup().await;
     client.create_flag(&new_flag("b_flag")).await.unwrap();
     client.create_flag(&new_flag("a_flag")).await.unwrap();
-    let Definitions::Modified { definitions, etag } = client.flag_definitions(None).await.unwrap()
+    let DefinitionsResponse::Modified { definitions, etag } =
+        client.flag_definitions(None).await.unwrap()
     else {
         panic!("expected definitions")
     };
-    let keys: Vec<_> = definitions.flags.iter().map(|f| f.key.as_str()).collect();
+    let keys: Vec<_> = definitions
+        .flags
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
     assert_eq!(
         keys,
         vec!["a_flag", "b_flag"],
         "ordered by key, inactive flags included"
     );
     let etag = etag.unwrap();
-    assert_eq!(
+    assert!(matches!(
         client.flag_definitions(Some(&etag)).await.unwrap(),
-        Definitions::NotModified
-    );
+        DefinitionsResponse::NotModified
+    ));
+    // The definitions compile into the evaluator.
+    let snapshot = flags_runtime::eval::Snapshot::compile(&definitions);
+    assert_eq!(snapshot.len(), 2);
     client.create_flag(&new_flag("c_flag")).await.unwrap();
     assert!(matches!(
         client.flag_definitions(Some(&etag)).await.unwrap(),
-        Definitions::Modified { .. }
+        DefinitionsResponse::Modified { .. }
     ));
     emu.set_knobs(Knobs {
         quota_limited: true,
