@@ -128,10 +128,10 @@ fn page_params(req: &Req, default_limit: usize) -> (usize, usize) {
 pub(crate) fn paginate<T>(req: &Req, items: &[T], render: impl Fn(&T) -> Value) -> Resp {
     let (limit, offset) = page_params(req, 100);
     let count = items.len();
-    let next = (offset + limit < count).then(|| {
+    let next = (offset.saturating_add(limit) < count).then(|| {
         req.url_with(&[
             ("limit", limit.to_string()),
-            ("offset", (offset + limit).to_string()),
+            ("offset", offset.saturating_add(limit).to_string()),
         ])
     });
     let previous = (offset > 0).then(|| {

@@ -471,7 +471,10 @@ pub(crate) fn parse_iso(s: &str) -> Option<i64> {
     }
     match s.get(i..)? {
         "" | "Z" | "z" => Some(ms),
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
+        tz if tz.len() == 6
+            && (tz.starts_with('+') || tz.starts_with('-'))
+            && tz.as_bytes()[3] == b':' =>
+        {
             let oh: i64 = tz.get(1..3)?.parse().ok()?;
             let om: i64 = tz.get(4..6)?.parse().ok()?;
             let off = (oh * 60 + om) * 60_000;
@@ -510,6 +513,12 @@ mod tests {
         assert_eq!(parse_iso("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_iso("1970-01-02"), Some(86_400_000));
         assert_eq!(parse_iso("yesterday"), None);
+        assert_eq!(
+            parse_iso("2026-01-01T00:00:00+0\u{e9}00"),
+            None,
+            "no panic on a multi-byte offset"
+        );
+        assert_eq!(parse_iso("2026-01-01T00:00:00.\u{e9}"), None);
         assert_eq!(iso(0), "1970-01-01T00:00:00.000000Z");
     }
 
