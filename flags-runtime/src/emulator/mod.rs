@@ -450,9 +450,18 @@ async fn serve_request(
         if_none_match,
         body,
     };
-    match handle(&shared, r).await {
-        Some(resp) => Ok(to_hyper(resp)),
-        None => Err(Dropped),
+    // Handled in a task of its own, so a client that gives up (a timeout) does not cancel it:
+    // like PostHog, the emulator finishes a request whose caller has gone.
+    match tokio::spawn(async move { handle(&shared, r).await }).await {
+        Ok(Some(resp)) => Ok(to_hyper(resp)),
+        Ok(None) => Err(Dropped),
+        Err(_) => Ok(to_hyper(Resp::error(
+            500,
+            "server_error",
+            "error",
+            "A server error occurred.",
+            None,
+        ))),
     }
 }
 
@@ -485,7 +494,14 @@ async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
         let mut s = shared.lock();
         s.in_flight += 1;
         s.log.max_in_flight = s.log.max_in_flight.max(s.in_flight);
-        (s.knobs.latency_ms, s.fault())
+        let route = format!("{} {}", req.method, route_template(&req.path));
+        let latency = s
+            .knobs
+            .route_latency_ms
+            .get(&route)
+            .copied()
+            .unwrap_or(s.knobs.latency_ms);
+        (latency, s.fault())
     };
     let _in_flight = InFlight(shared);
     if latency > 0 {

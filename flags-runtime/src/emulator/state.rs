@@ -161,6 +161,9 @@ pub struct Faults {
 pub struct Knobs {
     /// Added to every API request.
     pub latency_ms: u64,
+    /// Latency for some routes instead of `latency_ms`, keyed like the request log's counts
+    /// (`"POST /api/projects/{id}/feature_flags/"`).
+    pub route_latency_ms: BTreeMap<String, u64>,
     /// Enforce PostHog's rate limits (`None`: no limits).
     pub rate_limits: Option<RateLimits>,
     /// Add a `Retry-After` header to 429s (PostHog sends none).

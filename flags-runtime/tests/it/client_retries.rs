@@ -373,3 +373,47 @@ async fn concurrency_is_bounded() {
     );
     assert_eq!(Limits::default().concurrency, 8);
 }
+
+#[tokio::test]
+async fn a_create_that_times_out_but_lands_later_is_not_made_twice() {
+    let emu = Emulator::start().await.unwrap();
+    // Creates take 300 ms; the client waits 150 ms. PostHog (and the emulator) still finish
+    // the request after the client has gone.
+    let mut knobs = Knobs::default();
+    knobs
+        .route_latency_ms
+        .insert("POST /api/projects/{id}/feature_flags/".into(), 300);
+    emu.set_knobs(knobs);
+    let client = Client::new(
+        emu.client_config()
+            .retry(fast_retry())
+            .limits(Limits::unlimited())
+            .request_timeout(Duration::from_millis(150))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let flag = NewFlag {
+        key: "slow".into(),
+        filters: Some(json!({ "groups": [{ "properties": [], "rollout_percentage": 0 }] })),
+        ..NewFlag::default()
+    };
+    let made = client.create_flag(&flag).await.unwrap();
+    assert_eq!(made.key, "slow");
+    // Wait (boundedly) until the emulator has processed the retried attempt too.
+    for _ in 0..200 {
+        if emu.log().count("POST /api/projects/{id}/feature_flags/") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let dump = emu.dump();
+    let flags = dump["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "one flag, however many attempts: {flags:?}");
+    assert_eq!(flags[0]["id"].as_i64(), Some(made.id));
+    assert!(
+        emu.log().count("POST /api/projects/{id}/feature_flags/") >= 2,
+        "it did retry, and the retry collided with the first attempt, which had landed"
+    );
+    assert_eq!(emu.log().status_count(201), 1);
+}
