@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use flags_codegen::date::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -393,36 +394,14 @@ pub(crate) fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// `2026-04-15T21:49:19.123000Z` (PostHog's format, microseconds).
 pub(crate) fn iso(ms: i64) -> String {
     let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let (y, m, d) = civil_from_days(days);
+    let date = Date::from_days_since_epoch(days);
     let (h, rem) = (rem / 3_600_000, rem % 3_600_000);
     let (mi, rem) = (rem / 60_000, rem % 60_000);
     let (s, milli) = (rem / 1000, rem % 1000);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}000Z")
+    format!("{date}T{h:02}:{mi:02}:{s:02}.{milli:03}000Z")
 }
 
 /// Parses ISO 8601 / RFC 3339 (`2026-04-15`, `2026-04-15T21:49:19`, fractions, `Z` or `±HH:MM`,
@@ -439,14 +418,9 @@ pub(crate) fn parse_iso(s: &str) -> Option<i64> {
             None
         }
     };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut ms = days_from_civil(y, mo, d) * 86_400_000;
+    // The calendar part is the registry's own date type (which also rejects 2026-02-30).
+    let date = Date::parse(s.get(0..10)?).ok()?;
+    let mut ms = date.days_since_epoch() * 86_400_000;
     if b.len() == 10 {
         return Some(ms);
     }
@@ -516,6 +490,7 @@ mod tests {
         assert_eq!(parse_iso("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_iso("1970-01-02"), Some(86_400_000));
         assert_eq!(parse_iso("yesterday"), None);
+        assert_eq!(parse_iso("2026-02-30"), None);
         assert_eq!(
             parse_iso("2026-01-01T00:00:00+0\u{e9}00"),
             None,
