@@ -301,6 +301,9 @@ impl<'s, 'c> Engine<'s, 'c> {
         match c.rollout {
             Rollout::All => {}
             Rollout::Malformed => return Err(Fail::Generic),
+            // The hash is at most 1.0, so a rollout of 100% or more admits everyone: no
+            // need to hash.
+            Rollout::Percent(p) if p / 100.0 >= 1.0 => {}
             Rollout::Percent(p) => {
                 let h = *hash_memo.get_or_insert_with(|| f.hash.hash(bucketing, ""));
                 if h > p / 100.0 {
