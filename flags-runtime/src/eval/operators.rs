@@ -453,13 +453,18 @@ pub(crate) fn json_truthy_or_falsy(v: &Value) -> bool {
 pub(crate) type Semver = (u64, u64, u64);
 
 fn semver_number(part: &str) -> Option<u64> {
-    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+    let b = part.as_bytes();
+    if b.is_empty() || (b.len() > 1 && b[0] == b'0') {
         return None;
     }
-    if part.len() > 1 && part.starts_with('0') {
-        return None;
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
-    part.parse().ok()
+    Some(v)
 }
 
 /// The SDK's `parse_semver` (over Python's `str(value)`): trims, drops leading `v`s and any
@@ -467,8 +472,8 @@ fn semver_number(part: &str) -> Option<u64> {
 pub(crate) fn parse_semver(text: &str) -> Option<Semver> {
     let t = py_strip(text).trim_start_matches(['v', 'V']);
     // Everything before the first '-' (pre-release) or '+' (build).
-    let t = match t.find(['-', '+']) {
-        Some(i) => &t[..i],
+    let t = match t.bytes().position(|b| b == b'-' || b == b'+') {
+        Some(i) => t.get(..i).unwrap_or(""),
         None => t,
     };
     let mut parts = t.split('.');
@@ -700,7 +705,15 @@ fn parse_offset(c: &mut Cursor<'_>) -> Option<i64> {
 /// Python's `str.strip()`: Unicode whitespace, plus the separators U+001C..U+001F that
 /// Python counts as whitespace and Rust does not.
 pub(crate) fn py_strip(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+    let b = text.as_bytes();
+    // Fast path: nothing to strip when both ends are ASCII and not space-like.
+    let plain = |c: u8| {
+        c.is_ascii() && !c.is_ascii_whitespace() && !(0x1c..=0x1f).contains(&c) && c != 0x0b
+    };
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => text,
+        _ => text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)),
+    }
 }
 
 /// Whether `parse_datetime` needs the clock for this text (a bare 4-digit year).
