@@ -45,12 +45,12 @@
 //!   ends as [`Reason::Error`] where the SDK ends with a `RecursionError`.
 //!
 //! Known limits, none met by the vectors: strings are lowercased with Rust's Unicode tables
-//! (Python's may differ by a Unicode version); dates accept the common ISO 8601 shapes of
-//! Python 3.11's `datetime.fromisoformat` (not week or ordinal dates); a regex that Python's
-//! `re` and Rust's `regex` compile differently beyond the SDK's pre-scan (other than
-//! "nothing to repeat" and "multiple repeat", which are mirrored) may disagree; integers
-//! beyond 64 bits are read as floats; definitions nested deeper than `serde_json`'s
-//! recursion limit (128) do not parse.
+//! (Python's may differ by a Unicode version); dates accept the ISO 8601 shapes of Python
+//! 3.11's `datetime.fromisoformat` that the vectors exercise (calendar and week dates, times
+//! with fractions, offsets); a regex that Python's `re` and Rust's `regex` compile
+//! differently beyond the SDK's pre-scan (other than "nothing to repeat" and "multiple
+//! repeat", which are mirrored) may disagree; integers beyond 64 bits are read as floats;
+//! definitions nested deeper than `serde_json`'s recursion limit (128) do not parse.
 
 mod bucket;
 pub mod compile;

@@ -750,19 +750,34 @@ pub(crate) fn parse_datetime(text: &str, now: impl FnOnce() -> i64) -> Option<i6
     }
     let mut c = Cursor { b, i: 0 };
     let year = c.digits(4)? as i64;
-    let (month, day) = if c.eat(b'-') {
-        let m = c.digits(2)?;
-        if !c.eat(b'-') {
+    let extended = c.eat(b'-');
+    let days = if c.eat(b'W') {
+        // ISO week date: YYYY-Www[-D] or YYYYWww[D].
+        let week = c.digits(2)?;
+        let weekday = if (extended && c.eat(b'-'))
+            || (!extended && c.peek().is_some_and(|b| b.is_ascii_digit()))
+        {
+            c.digits(1)?
+        } else {
+            1
+        };
+        iso_week_to_days(year, week, weekday)?
+    } else {
+        let (month, day) = if extended {
+            let m = c.digits(2)?;
+            if !c.eat(b'-') {
+                return None;
+            }
+            (m, c.digits(2)?)
+        } else {
+            (c.digits(2)?, c.digits(2)?)
+        };
+        if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return None;
         }
-        (m, c.digits(2)?)
-    } else {
-        (c.digits(2)?, c.digits(2)?)
+        days_from_civil(year, month, day)
     };
-    if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let mut micros = days_from_civil(year, month, day) * MICROS_PER_DAY;
+    let mut micros = days * MICROS_PER_DAY;
     let mut offset = 0;
     if !c.done() {
         // Any single character separates date and time.
@@ -785,6 +800,35 @@ pub(crate) fn parse_datetime(text: &str, now: impl FnOnce() -> i64) -> Option<i6
         }
     }
     Some(micros - offset)
+}
+
+/// ISO weekday (Monday 1 … Sunday 7) of a day count since 1970-01-01 (a Thursday).
+fn iso_weekday(days: i64) -> i64 {
+    (days + 3).rem_euclid(7) + 1
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// Days since 1970-01-01 of ISO week `week`, day `weekday`, of ISO year `year` (Python's
+/// `date.fromisocalendar` rules: week 53 only in years that have one).
+fn iso_week_to_days(year: i64, week: u32, weekday: u32) -> Option<i64> {
+    if !(1..=9999).contains(&year) || !(1..=7).contains(&weekday) {
+        return None;
+    }
+    let jan1 = iso_weekday(days_from_civil(year, 1, 1));
+    let weeks = if jan1 == 4 || (jan1 == 3 && is_leap(year)) {
+        53
+    } else {
+        52
+    };
+    if week < 1 || week > weeks {
+        return None;
+    }
+    let jan4 = days_from_civil(year, 1, 4);
+    let monday1 = jan4 - (iso_weekday(jan4) - 1);
+    Some(monday1 + (i64::from(week) - 1) * 7 + i64::from(weekday) - 1)
 }
 
 /// A relative date filter (`-30d`, `12w`, …): unit and count.
