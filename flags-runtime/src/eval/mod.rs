@@ -38,7 +38,8 @@
 //!   dependencies to indices, decodes payloads and absorbs each flag's `"<key>."` into a
 //!   SHA-1 state. Malformed definitions compile to the behaviour the SDK shows on them.
 //! - **No allocation per evaluation.** The caller builds [`Properties`] once per request
-//!   (sorted keys with inline 8-byte prefixes, one text buffer, short strings inline);
+//!   (sorted keys searched by their first 16 bytes, kept inline for small maps, short
+//!   strings inline, one text buffer);
 //!   hashing feeds SHA-1's block function from the stack; the dependency cache is a fixed
 //!   array; values and payloads borrow from the snapshot. `tests/eval_alloc.rs` counts.
 //! - **Never panics.** Recursion (cohorts in cohorts, dependency chains) is bounded; a cycle
