@@ -147,7 +147,10 @@ def operators_file():
     users["u-10"] = {"person_properties": {"p": 10}}
     defs = {"flags": operator_flags(), "group_type_mapping": {}, "cohorts": {}}
     write("operators", defs, users)
-    defs2 = dict(defs, property_matching_version=2)
+    # property_matching_version 2 changes `exact`/`is_not` only.
+    exact_flags = [f for f in defs["flags"]
+                   if f["filters"]["groups"][0]["properties"][0].get("operator") in ("exact", "is_not", None, "")]
+    defs2 = {"flags": exact_flags, "group_type_mapping": {}, "cohorts": {}, "property_matching_version": 2}
     write("operators-pmv2", defs2, users)
 
 
