@@ -74,6 +74,7 @@ fn evaluation_does_not_allocate() {
     let mut files: Vec<String> = (1..=5).map(|s| format!("gen-seed{s}")).collect();
     files.extend(
         [
+            "gen-heavy-seed6",
             "edge-operators",
             "edge-operators-pmv2",
             "edge-conditions",
