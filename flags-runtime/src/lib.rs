@@ -10,3 +10,7 @@ pub use registry::*;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod client;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;

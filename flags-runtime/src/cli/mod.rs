@@ -5,6 +5,8 @@
 //! drift). Machine output (`--format json|github`) goes to stdout, human output to stderr.
 
 mod check;
+mod emulator;
+mod eval;
 mod output;
 
 use std::process::ExitCode;
@@ -56,6 +58,10 @@ struct Cli {
 enum Command {
     /// Validate flags.yaml offline: the compiler's diagnostics plus governance findings.
     Check(check::CheckArgs),
+    /// Evaluate flag definitions for a list of cases, one JSON line per case.
+    Eval(eval::EvalArgs),
+    /// Serve the local PostHog emulator on 127.0.0.1.
+    Emulator(emulator::EmulatorArgs),
 }
 
 /// Runs `flagsync` with the process arguments. `registry` is the one compiled into the
@@ -85,5 +91,7 @@ where
     let _ = registry;
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Emulator(args) => emulator::run(&args),
     }
 }
