@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use flags_runtime::eval::{EvalContext, Group, Properties, Snapshot};
+use flags_runtime::eval::{EvalContext, Evaluator, Group, Properties, Snapshot};
 use serde_json::Value;
 
 /// A vector file's subjects, built once (as a caller builds its property maps once per
@@ -74,6 +74,7 @@ fn evaluation_does_not_allocate() {
     let mut files: Vec<String> = (1..=5).map(|s| format!("gen-seed{s}")).collect();
     files.extend(
         [
+            "gen-heavy-seed6",
             "edge-operators",
             "edge-operators-pmv2",
             "edge-conditions",
@@ -135,6 +136,29 @@ fn evaluation_does_not_allocate() {
         );
     }
     eprintln!("0 allocations over {total_evaluations} evaluations");
+}
+
+/// Loading the current snapshot from an [`Evaluator`] (the atomically swapped holder) and
+/// evaluating through it allocates nothing either.
+#[test]
+fn evaluator_load_does_not_allocate() {
+    let (snapshot, cases) = load("gen-seed2");
+    let evaluator = Evaluator::new(snapshot);
+    let contexts: Vec<(&str, EvalContext<'_>)> = cases
+        .iter()
+        .map(|(flag, s)| (flag.as_str(), EvalContext::new(&s.distinct_id, &s.person)))
+        .collect();
+    // Warm-up: arc-swap registers this thread on its first load.
+    for (flag, ctx) in &contexts {
+        std::hint::black_box(evaluator.load().evaluate(flag, ctx));
+    }
+    let info = allocation_counter::measure(|| {
+        for (flag, ctx) in &contexts {
+            let snap = evaluator.load();
+            std::hint::black_box(snap.evaluate(flag, ctx));
+        }
+    });
+    assert_eq!(info.count_total, 0, "{} allocations", info.count_total);
 }
 
 /// The counter does see allocations (the assertion above is not vacuous).

@@ -231,3 +231,53 @@ fn oracle_format_lines() {
     );
     assert!(flags_runtime::eval::oracle_format::run("not json").is_err());
 }
+
+/// Property maps agree with a `BTreeMap` on keys that share long prefixes, differ only in
+/// length or in bytes past the sixteenth, or contain NUL bytes; inserted in any order.
+#[test]
+fn property_maps_agree_with_btreemap() {
+    let stems = [
+        "",
+        "a",
+        "abcdefgh",
+        "abcdefgh1234567",
+        "abcdefgh12345678",
+        "\u{0}",
+        "é",
+    ];
+    let tails = ["", "\u{0}", "x", "9", "abcdefgh12345678-tail", "ü"];
+    let mut keys: Vec<String> = Vec::new();
+    for s in stems {
+        for t in tails {
+            keys.push(format!("{s}{t}"));
+        }
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..20 {
+        let mut order = keys.clone();
+        for i in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        let mut model = std::collections::BTreeMap::new();
+        let mut props = Properties::new();
+        for (i, k) in order.iter().enumerate() {
+            if (i + round) % 3 == 0 {
+                continue;
+            }
+            model.insert(k.clone(), i as i64);
+            props.insert(k.as_str(), i as i64);
+        }
+        let collected: Properties = model.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        for k in &keys {
+            let want = model.get(k).map(|v| PropertyRef::Int(*v));
+            assert_eq!(props.get(k), want, "{k:?}");
+            assert_eq!(collected.get(k), want, "{k:?}");
+        }
+        let got: Vec<&str> = props.iter().map(|(k, _)| k).collect();
+        let want: Vec<&str> = model.keys().map(String::as_str).collect();
+        assert_eq!(got, want);
+    }
+}

@@ -97,6 +97,12 @@ fn generated_seed_5() {
     assert_agrees("gen-seed5");
 }
 
+/// Seed 6 with more group flags, dependencies, cohorts, missing properties and early exits.
+#[test]
+fn generated_heavy_mix() {
+    assert_agrees("gen-heavy-seed6");
+}
+
 #[test]
 fn posthog_simple_flag_consistency() {
     assert_agrees("posthog-test_simple_flag_consistency");

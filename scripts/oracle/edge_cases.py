@@ -64,6 +64,14 @@ VALUES = [
     "2024-01-15 10:30:00", "2024-01-15T10:30:00.123456", "20240115", "2024-13-01", "2024-02-30",
     "2024-01-15T25:00:00", "2024", "2023-12-31T23:59:59-01:00", "2024-01-15T10:30Z",
     "2024-01-15 UTC", "15/01/2024", 1705312200,
+    "2024-01-15T10:30:00.123Z", "2024-01-15T10", "2024-01-15T1030", "2024-01-15T10:30:00,5",
+    "2024-W03-1", "2024-015", "2024-01-15T10:30:00+0530", "2024-01-15T10:30:00+05",
+    "2024-01-15T10:30:00.1234567", "2024-01-15t10:30:00", "2024-01-15T10:30:00 +01:00",
+    "2024-01-15T10:30:00-00:00", "2024-01-15T10:30:00.5+01:00", "2024-01-15T24:00:00",
+    "2024-01-15T10:30:60", "20240115T103000", "2024-01-15T10:30:00Z ", " 2024-01-15 ",
+    "2024-01-15T10:30:00+01:00:30", "2024-01-15T10:30:00.123+01:00:30.5", "2024-1-5",
+    "+2024-01-15", "2024-01-15x10:30", "2024-01-15é10:30", "0001-01-01", "9999-12-31T23:59:59",
+    "2020-W53", "2021-W53", "2024W031", "2024W03", "2024-W03-8", "2024-W00", "2026-W01-1T10:00",
 ]
 
 
@@ -87,6 +95,17 @@ def operator_flags():
         ("regex", "^.+@example\\.com$"), ("regex", "}"), ("regex", "a|*"), ("regex", "()+"),
         ("regex", "\\-"), ("regex", "[[:alpha:]]"), ("regex", 10), ("regex", "\\Z"),
         ("not_regex", "^a"), ("not_regex", "["), ("not_regex", ""), ("not_regex", "(?=a)"),
+        ("regex", "a{,3}"), ("regex", "a{3,1}"), ("regex", "(?:a|b)+$"), ("regex", "^$"),
+        ("regex", "[^a-z]"), ("regex", "\\d{2,4}"), ("regex", "[a-z]+?"), ("regex", "a?+"),
+        ("regex", "[.]"), ("regex", "\\/"), ("regex", "\\ "), ("regex", "[\\]]"),
+        ("regex", "[\\^]"), ("regex", "a{2}?"), ("regex", "(a)(b)"), ("regex", "a|b|"),
+        ("regex", "\\t"), ("regex", "\\x4"), ("regex", "\\u0041"), ("regex", "\\p{L}"),
+        ("regex", "[\\d-z]"), ("regex", "[z-a]"), ("regex", "(?#c)"), ("regex", "^\\s*$"),
+        ("regex", "é+"), ("regex", "[é]"), ("regex", ".*@.*"), ("regex", "\\W"),
+        ("regex", "[\\w.]+"), ("regex", "a{1,2}{3}"), ("regex", "(a|)+"), ("regex", "a*?b"),
+        ("regex", "x*$"), ("regex", "\\S+\\s\\S+"), ("regex", "[-a]"), ("regex", "[a-]"),
+        ("regex", "[]"), ("regex", "[^]a]"), ("regex", "a{0}"), ("regex", "(?:)"),
+        ("regex", "\\{"), ("regex", "a{"), ("regex", "a{1"), ("regex", "\\$"), ("regex", "$^"),
         ("gt", 5), ("gt", "5"), ("gte", 10), ("lt", "10.5"), ("lte", -3), ("gt", "forty"),
         ("lt", True), ("gt", 1e19), ("gt", " 5"), ("lt", "1e3"),
         ("is_date_before", "2024-01-15"), ("is_date_after", "2024-01-15T10:30:00Z"),
@@ -128,7 +147,10 @@ def operators_file():
     users["u-10"] = {"person_properties": {"p": 10}}
     defs = {"flags": operator_flags(), "group_type_mapping": {}, "cohorts": {}}
     write("operators", defs, users)
-    defs2 = dict(defs, property_matching_version=2)
+    # property_matching_version 2 changes `exact`/`is_not` only.
+    exact_flags = [f for f in defs["flags"]
+                   if f["filters"]["groups"][0]["properties"][0].get("operator") in ("exact", "is_not", None, "")]
+    defs2 = {"flags": exact_flags, "group_type_mapping": {}, "cohorts": {}, "property_matching_version": 2}
     write("operators-pmv2", defs2, users)
 
 

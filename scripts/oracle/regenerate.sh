@@ -40,6 +40,13 @@ for seed in 1 2 3 4 5; do
   "$py" "$oracle_dir/oracle.py" "$out/gen-seed$seed.json" --out "$out/gen-seed$seed.expected.jsonl" 2>/dev/null
 done
 
+# 1b. A heavier mix (more group flags, dependencies, cohorts, missing properties, early
+#     exits). Relative dates stay off: their answers would move with the calendar.
+"$py" "$oracle_dir/gen_cases.py" --seed 6 --flags 30 --users 300 --cases 4000 --group-frac 0.3 \
+  --dep-frac 0.4 --cohort-frac 0.4 --cohorts 6 --missing-prob 0.2 --early-exit-frac 0.3 \
+  --inactive-frac 0.15 --continuity-frac 0.1 --out "$out/gen-heavy-seed6.json"
+"$py" "$oracle_dir/oracle.py" "$out/gen-heavy-seed6.json" --out "$out/gen-heavy-seed6.expected.jsonl" 2>/dev/null
+
 # 2. PostHog's own 1,000-id consistency fixtures (45% flag, 5-variant flag), read from the
 #    installed posthog-python test module by verify_consistency.py.
 tmp="$(mktemp -d)"

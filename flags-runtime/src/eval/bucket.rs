@@ -142,6 +142,14 @@ mod tests {
         }
     }
 
+    /// The largest hash is exactly 1.0 (60 one-bits round up to 2^60), never above: the
+    /// evaluator skips hashing for rollouts of 100% or more on this fact.
+    #[test]
+    fn hash_never_exceeds_one() {
+        let top = ((1u64 << 60) - 1) as f64 / LONG_SCALE;
+        assert_eq!(top, 1.0);
+    }
+
     #[test]
     fn scale_is_two_to_the_sixty() {
         assert_eq!(LONG_SCALE, (1u64 << 60) as f64);

@@ -178,7 +178,7 @@ pub(crate) struct PropFilter {
     /// `None` when the key is not a string (never present).
     pub key: Option<Box<str>>,
     /// The key's lookup prefix, computed once.
-    pub key_prefix: u64,
+    pub key_prefix: super::context::KeyPrefix,
     pub op: Op,
     /// The SDK's `_assert_filter_supported` fails: a missing property is then reported as an
     /// unsupported definition rather than missing context.
@@ -435,7 +435,10 @@ impl<'d> Compiler<'d> {
             _ => false,
         };
         PropFilter {
-            key_prefix: key.as_deref().map_or(0, super::context::key_prefix),
+            key_prefix: key
+                .as_deref()
+                .map(super::context::key_prefix)
+                .unwrap_or_default(),
             key,
             op,
             unsupported,

@@ -100,6 +100,17 @@ pub(crate) struct Engine<'s, 'c> {
     now: Option<i64>,
 }
 
+/// Who a flag is evaluated for: the distinct id passed down (the group key for a group
+/// flag), the property scope, the bucketing value, and whether this is the requested flag
+/// (`top`) or one of its dependencies (the SDK then passes no groups).
+#[derive(Clone, Copy)]
+struct Subject<'c> {
+    did: &'c str,
+    scope: Scope<'c>,
+    bucketing: &'c str,
+    top: bool,
+}
+
 fn group_scope<'c>(g: &Group<'c>) -> Scope<'c> {
     Scope {
         props: g.properties,
@@ -161,7 +172,13 @@ impl<'s, 'c> Engine<'s, 'c> {
                     extra_key: "distinct_id",
                     extra_value: ctx.distinct_id,
                 };
-                self.match_flag(f, ctx.distinct_id, scope, bucketing, true)
+                let at = Subject {
+                    did: ctx.distinct_id,
+                    scope,
+                    bucketing,
+                    top: true,
+                };
+                self.match_flag(f, at)
             }
             Aggregation::Group(GroupName::Unknown) => {
                 Err(Fail::Inconclusive(U::UnsupportedDefinition))
@@ -171,21 +188,25 @@ impl<'s, 'c> Engine<'s, 'c> {
             }
             Aggregation::Group(GroupName::Name(name)) => match ctx.group(name) {
                 None => Ok((FlagValue::Bool(false), Reason::GroupNotProvided)),
-                Some(g) => self.match_flag(f, g.key, group_scope(g), g.key, true),
+                Some(g) => {
+                    let at = Subject {
+                        did: g.key,
+                        scope: group_scope(g),
+                        bucketing: g.key,
+                        top: true,
+                    };
+                    self.match_flag(f, at)
+                }
             },
         }
     }
 
     /// The SDK's `match_feature_flag_properties`. `top` is false for a flag evaluated as a
     /// dependency (the SDK then passes no groups and no group type mapping).
-    fn match_flag(
-        &mut self,
-        f: &'s CompiledFlag,
-        did: &'c str,
-        scope: Scope<'c>,
-        bucketing: &'c str,
-        top: bool,
-    ) -> R<(FlagValue<'s>, Reason)> {
+    fn match_flag(&mut self, f: &'s CompiledFlag, at: Subject<'c>) -> R<(FlagValue<'s>, Reason)> {
+        let Subject {
+            scope, bucketing, ..
+        } = at;
         if f.enrollment {
             if !matches!(f.aggregation, Aggregation::Person) {
                 return Err(Fail::Inconclusive(U::UnsupportedDefinition));
@@ -225,7 +246,7 @@ impl<'s, 'c> Engine<'s, 'c> {
         // most once per evaluation, however many conditions have a rollout.
         let mut rollout_hash = None;
         for (i, c) in f.conditions.iter().enumerate() {
-            match self.condition(f, c, did, scope, bucketing, top, &mut rollout_hash) {
+            match self.condition(f, c, at, &mut rollout_hash) {
                 Err(Fail::Server(r)) => {
                     let r = if f.unsupported_definition {
                         r.min(U::UnsupportedDefinition)
@@ -258,17 +279,19 @@ impl<'s, 'c> Engine<'s, 'c> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn condition(
         &mut self,
         f: &'s CompiledFlag,
         c: &'s Condition,
-        did: &'c str,
-        scope: Scope<'c>,
-        bucketing: &'c str,
-        top: bool,
+        at: Subject<'c>,
         rollout_hash: &mut Option<f64>,
     ) -> R<CondResult<'s>> {
+        let Subject {
+            did,
+            scope,
+            bucketing,
+            top,
+        } = at;
         if c.malformed {
             return Err(Fail::Generic);
         }
@@ -301,6 +324,9 @@ impl<'s, 'c> Engine<'s, 'c> {
         match c.rollout {
             Rollout::All => {}
             Rollout::Malformed => return Err(Fail::Generic),
+            // The hash is at most 1.0, so a rollout of 100% or more admits everyone: no
+            // need to hash.
+            Rollout::Percent(p) if p / 100.0 >= 1.0 => {}
             Rollout::Percent(p) => {
                 let h = *hash_memo.get_or_insert_with(|| f.hash.hash(bucketing, ""));
                 if h > p / 100.0 {
@@ -502,7 +528,13 @@ impl<'s, 'c> Engine<'s, 'c> {
             _ => did,
         };
         self.enter(DEPENDENCY_DEPTH)?;
-        let r = self.match_flag(f, did, scope, bucketing, false);
+        let at = Subject {
+            did,
+            scope,
+            bucketing,
+            top: false,
+        };
+        let r = self.match_flag(f, at);
         self.depth -= DEPENDENCY_DEPTH;
         match r {
             Ok((v, _)) => {

@@ -38,19 +38,20 @@
 //!   dependencies to indices, decodes payloads and absorbs each flag's `"<key>."` into a
 //!   SHA-1 state. Malformed definitions compile to the behaviour the SDK shows on them.
 //! - **No allocation per evaluation.** The caller builds [`Properties`] once per request
-//!   (sorted keys with inline 8-byte prefixes, one text buffer, short strings inline);
+//!   (sorted keys searched by their first 16 bytes, kept inline for small maps, short
+//!   strings inline, one text buffer);
 //!   hashing feeds SHA-1's block function from the stack; the dependency cache is a fixed
 //!   array; values and payloads borrow from the snapshot. `tests/eval_alloc.rs` counts.
 //! - **Never panics.** Recursion (cohorts in cohorts, dependency chains) is bounded; a cycle
 //!   ends as [`Reason::Error`] where the SDK ends with a `RecursionError`.
 //!
 //! Known limits, none met by the vectors: strings are lowercased with Rust's Unicode tables
-//! (Python's may differ by a Unicode version); dates accept the common ISO 8601 shapes of
-//! Python 3.11's `datetime.fromisoformat` (not week or ordinal dates); a regex that Python's
-//! `re` and Rust's `regex` compile differently beyond the SDK's pre-scan (other than
-//! "nothing to repeat" and "multiple repeat", which are mirrored) may disagree; integers
-//! beyond 64 bits are read as floats; definitions nested deeper than `serde_json`'s
-//! recursion limit (128) do not parse.
+//! (Python's may differ by a Unicode version); dates accept the ISO 8601 shapes of Python
+//! 3.11's `datetime.fromisoformat` that the vectors exercise (calendar and week dates, times
+//! with fractions, offsets); a regex that Python's `re` and Rust's `regex` compile
+//! differently beyond the SDK's pre-scan (other than "nothing to repeat" and "multiple
+//! repeat", which are mirrored) may disagree; integers beyond 64 bits are read as floats;
+//! definitions nested deeper than `serde_json`'s recursion limit (128) do not parse.
 
 mod bucket;
 pub mod compile;

@@ -453,13 +453,18 @@ pub(crate) fn json_truthy_or_falsy(v: &Value) -> bool {
 pub(crate) type Semver = (u64, u64, u64);
 
 fn semver_number(part: &str) -> Option<u64> {
-    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+    let b = part.as_bytes();
+    if b.is_empty() || (b.len() > 1 && b[0] == b'0') {
         return None;
     }
-    if part.len() > 1 && part.starts_with('0') {
-        return None;
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
-    part.parse().ok()
+    Some(v)
 }
 
 /// The SDK's `parse_semver` (over Python's `str(value)`): trims, drops leading `v`s and any
@@ -467,8 +472,8 @@ fn semver_number(part: &str) -> Option<u64> {
 pub(crate) fn parse_semver(text: &str) -> Option<Semver> {
     let t = py_strip(text).trim_start_matches(['v', 'V']);
     // Everything before the first '-' (pre-release) or '+' (build).
-    let t = match t.find(['-', '+']) {
-        Some(i) => &t[..i],
+    let t = match t.bytes().position(|b| b == b'-' || b == b'+') {
+        Some(i) => t.get(..i).unwrap_or(""),
         None => t,
     };
     let mut parts = t.split('.');
@@ -537,13 +542,8 @@ pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ => {
-            if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
-                29
-            } else {
-                28
-            }
-        }
+        _ if is_leap(y) => 29,
+        _ => 28,
     }
 }
 
@@ -678,7 +678,15 @@ fn parse_offset(c: &mut Cursor<'_>) -> Option<i64> {
 /// Python's `str.strip()`: Unicode whitespace, plus the separators U+001C..U+001F that
 /// Python counts as whitespace and Rust does not.
 pub(crate) fn py_strip(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+    let b = text.as_bytes();
+    // Fast path: nothing to strip when both ends are ASCII and not space-like.
+    let plain = |c: u8| {
+        c.is_ascii() && !c.is_ascii_whitespace() && !(0x1c..=0x1f).contains(&c) && c != 0x0b
+    };
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => text,
+        _ => text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)),
+    }
 }
 
 /// Whether `parse_datetime` needs the clock for this text (a bare 4-digit year).
@@ -715,19 +723,34 @@ pub(crate) fn parse_datetime(text: &str, now: impl FnOnce() -> i64) -> Option<i6
     }
     let mut c = Cursor { b, i: 0 };
     let year = c.digits(4)? as i64;
-    let (month, day) = if c.eat(b'-') {
-        let m = c.digits(2)?;
-        if !c.eat(b'-') {
+    let extended = c.eat(b'-');
+    let days = if c.eat(b'W') {
+        // ISO week date: YYYY-Www[-D] or YYYYWww[D].
+        let week = c.digits(2)?;
+        let weekday = if (extended && c.eat(b'-'))
+            || (!extended && c.peek().is_some_and(|b| b.is_ascii_digit()))
+        {
+            c.digits(1)?
+        } else {
+            1
+        };
+        iso_week_to_days(year, week, weekday)?
+    } else {
+        let (month, day) = if extended {
+            let m = c.digits(2)?;
+            if !c.eat(b'-') {
+                return None;
+            }
+            (m, c.digits(2)?)
+        } else {
+            (c.digits(2)?, c.digits(2)?)
+        };
+        if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return None;
         }
-        (m, c.digits(2)?)
-    } else {
-        (c.digits(2)?, c.digits(2)?)
+        days_from_civil(year, month, day)
     };
-    if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let mut micros = days_from_civil(year, month, day) * MICROS_PER_DAY;
+    let mut micros = days * MICROS_PER_DAY;
     let mut offset = 0;
     if !c.done() {
         // Any single character separates date and time.
@@ -750,6 +773,35 @@ pub(crate) fn parse_datetime(text: &str, now: impl FnOnce() -> i64) -> Option<i6
         }
     }
     Some(micros - offset)
+}
+
+/// ISO weekday (Monday 1 … Sunday 7) of a day count since 1970-01-01 (a Thursday).
+fn iso_weekday(days: i64) -> i64 {
+    (days + 3).rem_euclid(7) + 1
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// Days since 1970-01-01 of ISO week `week`, day `weekday`, of ISO year `year` (Python's
+/// `date.fromisocalendar` rules: week 53 only in years that have one).
+fn iso_week_to_days(year: i64, week: u32, weekday: u32) -> Option<i64> {
+    if !(1..=9999).contains(&year) || !(1..=7).contains(&weekday) {
+        return None;
+    }
+    let jan1 = iso_weekday(days_from_civil(year, 1, 1));
+    let weeks = if jan1 == 4 || (jan1 == 3 && is_leap(year)) {
+        53
+    } else {
+        52
+    };
+    if week < 1 || week > weeks {
+        return None;
+    }
+    let jan4 = days_from_civil(year, 1, 4);
+    let monday1 = jan4 - (iso_weekday(jan4) - 1);
+    Some(monday1 + (i64::from(week) - 1) * 7 + i64::from(weekday) - 1)
 }
 
 /// A relative date filter (`-30d`, `12w`, …): unit and count.

@@ -9,7 +9,7 @@
 //!
 //! Output, one JSON object per case, in order: `{"i", "flag", "distinct_id", "value",
 //! "payload", "inconclusive", "reason"}`, `reason` being `null` for a decided flag, the
-//! [`InconclusiveReason`] string, `"flag_not_found"`, or `null` for a definition error (as the
+//! [`InconclusiveReason`](super::InconclusiveReason) string, `"flag_not_found"`, or `null` for a definition error (as the
 //! SDK, which has no reason for an unexpected error).
 
 use std::collections::HashMap;
@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 
 use super::operators::{python_str, write_python_float};
 use super::{
-    CompileError, EMPTY_PROPERTIES, EvalContext, Evaluation, FlagValue, Group, InconclusiveReason,
-    Properties, Reason, Snapshot,
+    CompileError, EMPTY_PROPERTIES, EvalContext, Evaluation, FlagValue, Group, Properties, Reason,
+    Snapshot,
 };
 
 /// Why an oracle input file could not be run.
@@ -281,9 +281,4 @@ pub fn run_value(doc: &Value) -> Result<Vec<CaseResult>, InputError> {
 pub fn run(input: &str) -> Result<Vec<String>, InputError> {
     let doc: Value = serde_json::from_str(input).map_err(|e| InputError(e.to_string()))?;
     Ok(run_value(&doc)?.iter().map(CaseResult::to_line).collect())
-}
-
-/// The string the oracle reports for an inconclusive reason.
-pub fn reason_str(r: InconclusiveReason) -> &'static str {
-    r.as_str()
 }
