@@ -438,14 +438,9 @@ fn flag_definition(f: &Flag, rt: &TokenStream) -> TokenStream {
     } else {
         quote!(#rt::FlagKind::Boolean)
     };
-    let default = match f.default.as_ref().map(|d| &d.value) {
-        Some(DefaultValue::Variant(v)) => quote!(#rt::DefaultValue::Variant(#v)),
-        Some(DefaultValue::Bool(b)) => quote!(#rt::DefaultValue::Bool(#b)),
-        None if f.is_multivariate() => {
-            let first = f.variants[0].key.value.as_str();
-            quote!(#rt::DefaultValue::Variant(#first))
-        }
-        None => quote!(#rt::DefaultValue::Bool(false)),
+    let default = match f.resolved_default() {
+        DefaultValue::Variant(v) => quote!(#rt::DefaultValue::Variant(#v)),
+        DefaultValue::Bool(b) => quote!(#rt::DefaultValue::Bool(#b)),
     };
     let variants = f.variants.iter().map(|v| {
         let k = v.key.value.as_str();

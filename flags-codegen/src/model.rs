@@ -142,6 +142,16 @@ impl Flag {
     pub fn variant_ident(&self) -> String {
         format!("{}Variant", self.ident)
     }
+
+    /// The default the application gets: the declared one, else (after an error was reported)
+    /// the first variant of a multivariate flag or `false`.
+    pub fn resolved_default(&self) -> DefaultValue {
+        match (&self.default, self.variants.first()) {
+            (Some(d), _) => d.value.clone(),
+            (None, Some(first)) => DefaultValue::Variant(first.key.value.clone()),
+            (None, None) => DefaultValue::Bool(false),
+        }
+    }
 }
 
 /// The `default` of a flag.

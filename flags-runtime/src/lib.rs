@@ -4,7 +4,9 @@
 //! (re-exported at the crate root) by their full path, `::flags_runtime::…`.
 
 pub mod eval;
+pub mod jobs;
 pub mod registry;
+pub mod registry_file;
 
 pub use registry::*;
 

@@ -21,15 +21,9 @@ pub(crate) struct EmulatorArgs {
 }
 
 pub(crate) fn run(args: &EmulatorArgs) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::common::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Failed;
-        }
+        Err(exit) => return exit,
     };
     runtime.block_on(async {
         let mut builder =

@@ -5,6 +5,7 @@
 //! drift). Machine output (`--format json|github`) goes to stdout, human output to stderr.
 
 mod check;
+mod common;
 mod emulator;
 mod eval;
 mod output;

@@ -19,7 +19,9 @@
 //! Control endpoints (no auth, not logged, never faulted), under `/_emulator/`:
 //! `GET health`, `POST reset`, `POST seed` (`{"flags":[…],"experiments":[…],"events":[…]}`),
 //! `GET dump` (the state, loadable with `--state`), `GET|PUT knobs` (a partial object merges into
-//! [`Knobs`]), `GET|DELETE log` ([`RequestLog`]), `POST keys` (`{"key":…,"scopes":[…]}`).
+//! [`Knobs`]), `GET|DELETE log` ([`RequestLog`]), `POST keys` (`{"key":…,"scopes":[…]}`),
+//! `GET slack` (the messages posted to the Slack webhook sink at `POST /hooks/slack/…`, see
+//! [`Emulator::slack_webhook_url`]).
 
 mod flags;
 mod http;
@@ -300,6 +302,17 @@ impl Emulator {
     /// Clears the request log.
     pub fn clear_log(&self) {
         self.shared.lock().log = RequestLog::default();
+    }
+
+    /// A Slack incoming-webhook URL served by this emulator; what is posted there is kept
+    /// (see [`Emulator::slack_messages`]).
+    pub fn slack_webhook_url(&self) -> String {
+        format!("{}/hooks/slack/T000/B000/emulator", self.base_url())
+    }
+
+    /// The messages posted to [`Emulator::slack_webhook_url`], in arrival order.
+    pub fn slack_messages(&self) -> Vec<Value> {
+        self.shared.lock().slack.clone()
     }
 
     /// Seeds flags, experiments and events (the body of `POST /_emulator/seed`).
@@ -641,6 +654,7 @@ fn dispatch(s: &mut State, shared: &Shared, keys: &[ApiKey], req: &Req) -> Resp 
         Err(r) => return r,
     };
     match segs.as_slice() {
+        ["hooks", "slack", ..] => slack_webhook(s, m, body),
         ["flags", "definitions"] => {
             if m != "GET" {
                 return Resp::method_not_allowed(m);
@@ -937,6 +951,22 @@ fn merge_knobs(current: &Knobs, patch: &Value) -> Result<Knobs, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
+/// A Slack incoming webhook: stores the message (`GET /_emulator/slack` reads them) and answers
+/// `ok` as text, as Slack does; the `slack_status` knob makes it fail.
+fn slack_webhook(s: &mut State, method: &str, body: Value) -> Resp {
+    if method != "POST" {
+        return Resp::method_not_allowed(method);
+    }
+    if let Some(status) = s.knobs.slack_status {
+        return Resp::text(status, if status == 404 { "no_service" } else { "error" });
+    }
+    if body.get("text").is_none() && body.get("blocks").is_none() {
+        return Resp::text(400, "no_text");
+    }
+    s.slack.push(body);
+    Resp::text(200, "ok")
+}
+
 fn control(shared: &Shared, req: &Req) -> Resp {
     let body = match req.json() {
         Ok(b) => b,
@@ -962,6 +992,7 @@ fn control(shared: &Shared, req: &Req) -> Resp {
             }
             Err(e) => Resp::validation("invalid_input", &e, Some("knobs")),
         },
+        ("GET", "slack") => Resp::ok(&Value::Array(s.slack.clone())),
         ("GET", "log") => Resp::ok(&serde_json::to_value(&s.log).unwrap_or(Value::Null)),
         ("DELETE", "log") => {
             s.log = RequestLog::default();

@@ -181,6 +181,9 @@ pub struct Knobs {
     /// A broken server: every `next` link of the flag list points back at the first page, so a
     /// client that does not guard against a repeated cursor loops forever.
     pub repeat_cursor: bool,
+    /// The Slack webhook sink (`POST /hooks/slack/…`) answers with this status instead of 200
+    /// (e.g. 500, or 404 `no_service` as Slack does for a revoked webhook).
+    pub slack_status: Option<u16>,
 }
 
 /// One logged request.
@@ -262,6 +265,9 @@ pub(crate) struct State {
     pub(crate) activity: Vec<Activity>,
     pub(crate) experiments: Vec<Experiment>,
     pub(crate) events: Vec<Event>,
+    /// Messages posted to the Slack webhook sink, in arrival order.
+    #[serde(default)]
+    pub(crate) slack: Vec<Value>,
     pub(crate) next_id: i64,
     pub(crate) knobs: Knobs,
     #[serde(skip)]
