@@ -9,6 +9,7 @@ mod common;
 mod emulator;
 mod eval;
 mod output;
+mod track;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve the local PostHog emulator on 127.0.0.1.
     Emulator(emulator::EmulatorArgs),
+    /// Report released, stale and expired flags, orphans and naming violations, by owner.
+    Track(track::TrackArgs),
 }
 
 /// Runs `flagsync` with the process arguments. `registry` is the one compiled into the
@@ -94,5 +97,6 @@ where
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Emulator(args) => emulator::run(&args),
+        Command::Track(args) => track::run(&args, registry),
     }
 }
