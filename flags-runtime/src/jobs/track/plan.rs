@@ -25,13 +25,17 @@ pub struct TagBatch {
     /// The tags.
     pub tags: Vec<String>,
     /// The flags, as (id, key).
-    pub flags: Vec<(i64, String)>,
+    pub flags: Vec<FlagRef>,
 }
+
+/// A flag as a plan names it: (id, key).
+type FlagRef = (i64, String);
 
 /// Every tag change of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MarkPlan {
-    groups: BTreeMap<(Change, Vec<String>), Vec<(i64, String)>>,
+    /// (change, sorted tags) → the flags it applies to.
+    groups: BTreeMap<(Change, Vec<String>), Vec<FlagRef>>,
 }
 
 impl MarkPlan {
