@@ -148,7 +148,7 @@ fn marked(emu: &Emulator) -> BTreeSet<String> {
         if tags.iter().any(|t| t.starts_with("stale-notified:")) {
             out.insert(format!("stale {key}"));
         }
-        let newly = i < NEW_RELEASES || i >= FLAGS - EXPERIMENTS;
+        let newly = !(NEW_RELEASES..FLAGS - EXPERIMENTS).contains(&i);
         if newly && tags.contains(&"released-detected-v1") {
             out.insert(format!("released {key}"));
         }
