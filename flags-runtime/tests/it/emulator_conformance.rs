@@ -1042,6 +1042,7 @@ async fn faults_are_deterministic_and_logged() {
             every: Some(3),
             probability: None,
             seed: 0,
+            matching: None,
         }),
         ..Knobs::default()
     });
@@ -1059,6 +1060,7 @@ async fn faults_are_deterministic_and_logged() {
                     every: None,
                     probability: Some(0.5),
                     seed,
+                    matching: None,
                 }),
                 ..Knobs::default()
             });
@@ -1079,6 +1081,7 @@ async fn faults_are_deterministic_and_logged() {
             every: Some(1),
             probability: None,
             seed: 0,
+            matching: None,
         }),
         ..Knobs::default()
     });
