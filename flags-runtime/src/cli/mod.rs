@@ -9,6 +9,7 @@ mod common;
 mod emulator;
 mod eval;
 mod output;
+mod sync;
 mod track;
 
 use std::process::ExitCode;
@@ -64,6 +65,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve the local PostHog emulator on 127.0.0.1.
     Emulator(emulator::EmulatorArgs),
+    /// Keep PostHog in line with the registry: create missing flags (inactive, 0%), add tags,
+    /// fix descriptions; never delete, never touch rollout.
+    Sync(sync::SyncArgs),
     /// Report released, stale and expired flags, orphans and naming violations, by owner.
     Track(track::TrackArgs),
 }
@@ -97,6 +101,7 @@ where
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Emulator(args) => emulator::run(&args),
+        Command::Sync(args) => sync::run(&args, registry),
         Command::Track(args) => track::run(&args, registry),
     }
 }
