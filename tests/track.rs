@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
 
-use flags_runtime::emulator::{Emulator, Knobs};
+use flags_runtime::emulator::{Emulator, FaultKind, Faults, Knobs};
 use serde_json::{Value, json};
 
 const REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/track/registry.yaml");
@@ -344,7 +344,7 @@ fn expired_flags_name_their_owner_and_backup_owner() {
 }
 
 #[test]
-fn orphans_and_naming_violations_are_reported_without_an_owner() {
+fn orphans_naming_and_archived_keys_are_reported_as_sync_reports_them() {
     let ph = Posthog::start();
     ph.seed(
         vec![
@@ -354,26 +354,42 @@ fn orphans_and_naming_violations_are_reported_without_an_owner() {
             ),
             flag("release_ai_forgotten", json!({ "groups": [condition(0)] })),
             flag("Checkout-Redesign", json!({ "groups": [condition(0)] })),
-            json!({ "key": "legacy-exempt-flag", "tags": ["naming-exempt"],
+            json!({ "key": "legacy-exempt-flag", "tags": ["naming-exempt", "owner:@ops"],
                     "filters": { "groups": [condition(0)] } }),
             json!({ "key": "archived_orphan", "archived": true, "active": false,
                     "filters": { "groups": [condition(0)] } }),
+            // A registry key held by an archived PostHog flag.
+            json!({ "key": "release_studio_targeted", "archived": true, "active": false,
+                    "filters": { "groups": [condition(100)] } }),
         ],
         vec![],
     );
     let (code, found, report) = ph.track_json(TODAY);
     assert_eq!(code, Some(2));
-    let found: BTreeSet<(String, String)> = found.into_iter().collect();
-    let expected: BTreeSet<(String, String)> = [
-        pair("orphan", "release_ai_forgotten"),
-        pair("orphan", "Checkout-Redesign"),
-        pair("naming", "Checkout-Redesign"),
-        pair("orphan", "legacy-exempt-flag"),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(found, expected);
-    assert_eq!(report["owners"][0]["owner"], Value::Null);
+    assert_eq!(
+        found,
+        [
+            pair("archived_key", "release_studio_targeted"),
+            pair("orphan", "legacy-exempt-flag"),
+            pair("orphan", "Checkout-Redesign"),
+            pair("orphan", "release_ai_forgotten"),
+            pair("naming", "Checkout-Redesign"),
+        ]
+    );
+    let owners: Vec<&Value> = report["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .map(|o| &o["owner"])
+        .collect();
+    assert_eq!(owners, [&json!("@ana"), &json!("@ops"), &Value::Null]);
+    assert!(
+        finding(&report, "naming", "Checkout-Redesign")["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("naming-exempt"))
+    );
+    // Reporting writes nothing.
+    assert_eq!(ph.requests().get(BULK_TAGS), None);
 }
 
 #[test]
@@ -479,6 +495,48 @@ fn a_failed_slack_post_fails_the_run_marks_nothing_and_the_next_run_reports_agai
     assert_eq!(ph.emu.slack_messages().len(), 1);
     assert!(ph.tags()["release_studio_rollout"].contains("released-detected-v1"));
     assert!(ph.tags()["release_billing_invoices"].contains("stale-notified:2026-11"));
+}
+
+#[test]
+fn a_mark_that_cannot_be_written_fails_the_run_and_the_notice_comes_again() {
+    let ph = Posthog::start();
+    ph.seed(
+        vec![flag(
+            "release_studio_rollout",
+            json!({ "groups": [condition(100)] }),
+        )],
+        vec![],
+    );
+    // Every tag write fails (after the client's retries); the notice has gone out already.
+    ph.emu.set_knobs(Knobs {
+        faults: Some(Faults {
+            kind: FaultKind::Status500,
+            every: Some(1),
+            probability: None,
+            seed: 0,
+            matching: Some("bulk_update_tags".into()),
+        }),
+        ..Knobs::default()
+    });
+    let url = ph.emu.slack_webhook_url();
+    let out = ph.track(&["--today", TODAY, "--slack-webhook", &url], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not mark release_studio_rollout"),
+        "{stderr}"
+    );
+    assert_eq!(ph.emu.slack_messages().len(), 1);
+    assert!(ph.tags()["release_studio_rollout"].is_empty());
+
+    // Next run: told again (twice is better than never), and marked this time.
+    ph.emu.set_knobs(Knobs::default());
+    let out = ph.track(&["--today", TODAY, "--slack-webhook", &url], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let messages = ph.emu.slack_messages();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[1].to_string().contains("release_studio_rollout"));
+    assert!(ph.tags()["release_studio_rollout"].contains("released-detected-v1"));
 }
 
 #[test]

@@ -293,6 +293,7 @@ fn main() {
             every: None,
             probability: Some(0.01),
             seed: 4,
+            matching: None,
         }),
         ..Knobs::default()
     };
@@ -304,6 +305,7 @@ fn main() {
             every: None,
             probability: Some(0.05),
             seed: 4,
+            matching: None,
         }),
         ..Knobs::default()
     };

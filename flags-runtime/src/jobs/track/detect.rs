@@ -1,9 +1,8 @@
 //! The rules, applied to what one read of PostHog returned: every finding of the run and the
 //! tag changes that record it. Pure: no I/O, so every rule is decided from the list pages alone.
 
-use std::collections::HashMap;
-
-use crate::client::{Experiment, FeatureFlag};
+use crate::client::Experiment;
+use crate::jobs::inventory::Inventory;
 use crate::registry::{FlagDefinition, Lifetime, Registry};
 
 use super::experiments::ended_by_flag;
@@ -52,20 +51,15 @@ fn finding(def: &FlagDefinition, rule: Rule) -> Finding {
     }
 }
 
-/// Applies the track rules on day `today` to `flags` (every non-deleted PostHog flag, archived
-/// ones included) and `experiments` (the default list: archived ones hidden).
+/// Applies the track rules on day `today` to the registry's flags, as `inventory` holds them,
+/// and `experiments` (the default list: archived ones hidden).
 pub fn detect(
     registry: &Registry,
-    flags: &[FeatureFlag],
+    inventory: &Inventory,
     experiments: &[Experiment],
     today: Date,
 ) -> Detection {
     let mut out = Detection::default();
-    let by_key: HashMap<&str, &FeatureFlag> = flags
-        .iter()
-        .filter(|f| !f.deleted)
-        .map(|f| (f.key.as_str(), f))
-        .collect();
     let ended = ended_by_flag(experiments, today);
     let month = Month::of(today);
 
@@ -77,7 +71,7 @@ pub fn detect(
             out.findings
                 .push(finding(def, Rule::Expired { on: expires, days }));
         }
-        let Some(flag) = by_key.get(def.key).filter(|f| !f.archived) else {
+        let Some(flag) = inventory.get(def.key).filter(|f| !f.archived) else {
             continue;
         };
         let marks = Marks::from_tags(&flag.tags);

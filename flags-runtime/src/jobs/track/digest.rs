@@ -49,16 +49,13 @@ impl Digest {
         out
     }
 
-    /// Count per rule, in a fixed order (`released`, `stale`, `expired`, `orphan`, `naming`).
+    /// Count per rule (`expired`, `stale`, `released`, then the shared kinds).
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
-        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut counts: BTreeMap<_, (&'static str, usize)> = BTreeMap::new();
         for f in &self.findings {
-            *counts.entry(f.rule.kind()).or_default() += 1;
+            counts.entry(f.rule.rank()).or_insert((f.rule.kind(), 0)).1 += 1;
         }
-        ["released", "stale", "expired", "orphan", "naming"]
-            .into_iter()
-            .filter_map(|k| counts.get(k).map(|n| (k, *n)))
-            .collect()
+        counts.into_values().collect()
     }
 
     fn summary(&self) -> String {
@@ -201,7 +198,14 @@ mod tests {
         let d = Digest::new(
             today(),
             vec![
-                f("orphan_x", None, Rule::Orphan),
+                f(
+                    "orphan_x",
+                    None,
+                    Rule::Shared {
+                        kind: crate::jobs::inventory::FindingKind::Orphan,
+                        message: "not in the registry".into(),
+                    },
+                ),
                 f("b", Some("@bo"), released.clone()),
                 f("a", Some("@ana"), released),
             ],

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::jobs::inventory::{self, FindingKind};
 use crate::registry::Date;
 
 /// How a release was detected.
@@ -39,35 +40,35 @@ pub enum Rule {
         /// Days since then.
         days: i64,
     },
-    /// A PostHog flag that `flags.yaml` does not declare.
-    Orphan,
-    /// A PostHog flag whose key breaks the registry's naming convention.
-    Naming {
-        /// Why.
-        problem: String,
+    /// A finding sync reports too (orphans, naming violations, registry keys held by archived
+    /// flags), from the shared inventory.
+    Shared {
+        /// Its kind.
+        kind: FindingKind,
+        /// What is wrong and what to do.
+        message: String,
     },
 }
 
 impl Rule {
-    /// The rule's name in machine output: `released`, `stale`, `expired`, `orphan`, `naming`.
+    /// The rule's name in machine output: `released`, `stale`, `expired`, or the shared kind
+    /// (`orphan`, `naming`, `archived_key`).
     pub fn kind(&self) -> &'static str {
         match self {
             Rule::Released { .. } => "released",
             Rule::Stale { .. } => "stale",
             Rule::Expired { .. } => "expired",
-            Rule::Orphan => "orphan",
-            Rule::Naming { .. } => "naming",
+            Rule::Shared { kind, .. } => kind.as_str(),
         }
     }
 
-    /// Sort order within an owner's list.
-    fn rank(&self) -> u8 {
+    /// Sort order within an owner's list: what needs doing first.
+    pub(crate) fn rank(&self) -> (u8, Option<FindingKind>) {
         match self {
-            Rule::Expired { .. } => 0,
-            Rule::Stale { .. } => 1,
-            Rule::Released { .. } => 2,
-            Rule::Orphan => 3,
-            Rule::Naming { .. } => 4,
+            Rule::Expired { .. } => (0, None),
+            Rule::Stale { .. } => (1, None),
+            Rule::Released { .. } => (2, None),
+            Rule::Shared { kind, .. } => (3, Some(*kind)),
         }
     }
 }
@@ -116,12 +117,7 @@ impl Finding {
                     "expired on {on} ({days} days ago; {backup}): remove it, or move `expires` with a reason"
                 )
             }
-            Rule::Orphan => {
-                "in PostHog but not in flags.yaml: declare it, or archive it in PostHog".to_owned()
-            }
-            Rule::Naming { problem } => format!(
-                "breaks the naming convention ({problem}): rename it, or tag it `naming-exempt`"
-            ),
+            Rule::Shared { message, .. } => message.clone(),
         }
     }
 
@@ -148,8 +144,7 @@ impl Finding {
                 json!({ "released_at": released_on.to_string(), "days": days, "lifetime_days": lifetime })
             }
             Rule::Expired { on, days } => json!({ "expires": on.to_string(), "days": days }),
-            Rule::Orphan => json!({}),
-            Rule::Naming { problem } => json!({ "problem": problem }),
+            Rule::Shared { .. } => json!({}),
         };
         if let (Some(obj), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
             obj.extend(extra.clone());
@@ -157,8 +152,23 @@ impl Finding {
         v
     }
 
+    /// A finding of the shared inventory (owners from the registry, or from the PostHog flag's
+    /// `owner:` tags when the registry does not know it).
+    pub fn shared(f: inventory::Finding) -> Finding {
+        Finding {
+            key: f.key,
+            owner: f.owner,
+            backup_owner: f.backup_owner,
+            lifecycle: None,
+            rule: Rule::Shared {
+                kind: f.kind,
+                message: f.message,
+            },
+        }
+    }
+
     /// Order for digests: by owner (unowned last), then rule, then key.
-    pub(crate) fn sort_key(&self) -> (bool, String, u8, String) {
+    pub(crate) fn sort_key(&self) -> (bool, String, (u8, Option<FindingKind>), String) {
         (
             self.owner.is_none(),
             self.owner.clone().unwrap_or_default(),

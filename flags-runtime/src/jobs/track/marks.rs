@@ -13,6 +13,7 @@
 //! The values survive PostHog's tag normalisation (trimmed, lower-cased, no spaces, well under
 //! 255 characters). Remove both release tags to make track detect a flag's release again.
 
+use crate::jobs::inventory::normalize_tag;
 use crate::registry::Date;
 
 /// Marks a flag as seen released.
@@ -87,8 +88,9 @@ impl Marks {
     pub fn from_tags<S: AsRef<str>>(tags: &[S]) -> Marks {
         let mut marks = Marks::default();
         for tag in tags {
-            let tag = tag.as_ref().trim();
-            if tag.eq_ignore_ascii_case(RELEASED_TAG) {
+            let tag = normalize_tag(tag.as_ref());
+            let tag = tag.as_str();
+            if tag == RELEASED_TAG {
                 marks.released = true;
             } else if let Some(day) = tag.strip_prefix(RELEASED_AT_PREFIX) {
                 if let Ok(d) = Date::parse(day) {

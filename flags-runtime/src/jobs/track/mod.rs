@@ -6,8 +6,9 @@
 //!    with the list at no extra cost. Nothing is read per flag.
 //! 2. **Decide** ([`detect`]): released flags (PostHog's `effectively_full_rollout`, see
 //!    [`rollout`], or an ended experiment), stale ones (released at least the lifecycle's lifetime
-//!    ago, re-told once a month), expired ones, orphans and naming violations; and the tag changes
-//!    that record the notices.
+//!    ago, re-told once a month) and expired ones; plus the findings shared with sync
+//!    ([`inventory::shared_findings`]: orphans, naming violations, registry keys held by archived
+//!    flags); and the tag changes that record the notices.
 //! 3. **Tell**: the digest ([`digest`]) to the terminal, GitHub's job summary and Slack
 //!    ([`notify`]).
 //! 4. **Mark** ([`apply`]): only after every notice went out. A failed notice means no mark at
@@ -26,11 +27,11 @@ pub mod marks;
 pub mod notify;
 pub mod plan;
 pub mod rollout;
-pub mod unregistered;
 
 use futures_util::TryStreamExt;
 
-use crate::client::{self, Client, Experiment, FeatureFlag, ListExperiments, ListFlags};
+use crate::client::{self, Client, Experiment, ListExperiments};
+use crate::jobs::inventory::{self, Inventory};
 use crate::jobs::slack::SlackWebhook;
 use crate::registry::{Date, Registry};
 
@@ -53,26 +54,29 @@ pub struct Scan {
     pub experiments_read: usize,
 }
 
-/// Everything PostHog holds that track looks at: every non-deleted flag, archived ones
-/// included, and every experiment that is not archived.
-pub async fn read(client: &Client) -> client::Result<(Vec<FeatureFlag>, Vec<Experiment>)> {
-    let flags = client.list_flags(&ListFlags::everything()).try_collect();
+/// Everything PostHog holds that track looks at: the shared inventory (every non-deleted flag,
+/// archived ones included) and every experiment that is not archived, read side by side.
+pub async fn read(client: &Client) -> client::Result<(Inventory, Vec<Experiment>)> {
     let experiments = client
         .list_experiments(&ListExperiments::default())
         .try_collect();
-    tokio::try_join!(flags, experiments)
+    tokio::try_join!(Inventory::fetch(client), experiments)
 }
 
 /// Reads PostHog and applies the rules on day `today`. Writes nothing.
 pub async fn scan(client: &Client, registry: &Registry, today: Date) -> client::Result<Scan> {
-    let (flags, experiments) = read(client).await?;
-    let detection = detect::detect(registry, &flags, &experiments, today);
+    let (inventory, experiments) = read(client).await?;
+    let detection = detect::detect(registry, &inventory, &experiments, today);
     let mut findings = detection.findings;
-    findings.extend(unregistered::unregistered(registry, &flags));
+    findings.extend(
+        inventory::shared_findings(registry, &inventory)
+            .into_iter()
+            .map(Finding::shared),
+    );
     Ok(Scan {
         digest: Digest::new(today, findings),
         plan: detection.plan,
-        flags_read: flags.len(),
+        flags_read: inventory.len(),
         experiments_read: experiments.len(),
     })
 }
