@@ -9,6 +9,7 @@ mod common;
 mod emulator;
 mod eval;
 mod output;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve the local PostHog emulator on 127.0.0.1.
     Emulator(emulator::EmulatorArgs),
+    /// Keep PostHog in line with the registry: create missing flags (inactive, 0%), add tags,
+    /// fix descriptions; never delete, never touch rollout.
+    Sync(sync::SyncArgs),
 }
 
 /// Runs `flagsync` with the process arguments. `registry` is the one compiled into the
@@ -94,5 +98,6 @@ where
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Emulator(args) => emulator::run(&args),
+        Command::Sync(args) => sync::run(&args, registry),
     }
 }

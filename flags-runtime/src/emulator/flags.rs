@@ -322,6 +322,34 @@ fn validate_filters(filters: &Value, creating: bool) -> Result<(), Resp> {
     Ok(())
 }
 
+/// Frees `key` from soft-deleted flags before a create, as PostHog's
+/// `_free_key_held_by_soft_deleted_flags` does: the holders are removed, unless an experiment
+/// that is not deleted still references one, which PostHog refuses with a 400.
+fn free_soft_deleted_key(state: &mut State, key: &str) -> Result<(), Resp> {
+    if !state.flags.iter().any(|f| f.deleted && f.key == key) {
+        return Ok(());
+    }
+    let blockers: Vec<String> = state
+        .experiments
+        .iter()
+        .filter(|e| !e.deleted && e.feature_flag_key == key)
+        .map(|e| e.id.to_string())
+        .collect();
+    if !blockers.is_empty() {
+        return Err(Resp::validation(
+            "invalid_input",
+            &format!(
+                "Cannot reuse key '{key}': a soft-deleted flag with this key is still referenced by \
+                 active experiment(s) with ID(s): {}. Please contact support.",
+                blockers.join(", ")
+            ),
+            None,
+        ));
+    }
+    state.flags.retain(|f| !(f.deleted && f.key == key));
+    Ok(())
+}
+
 /// `POST …/feature_flags/`.
 pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
     let Some(key) = body.get("key").and_then(Value::as_str) else {
@@ -357,8 +385,9 @@ pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
             .map(Vec::as_slice)
             .unwrap_or(&[]),
     );
-    // Soft-deleted flags holding the key are removed so the key can be reused.
-    state.flags.retain(|f| !(f.deleted && f.key == key));
+    if let Err(r) = free_soft_deleted_key(state, key) {
+        return r;
+    }
     let id = state.id();
     let now = state.now_ms();
     let flag = Flag {
@@ -368,6 +397,7 @@ pub(crate) fn create(state: &mut State, body: &Value) -> Resp {
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default()
+            .trim()
             .to_owned(),
         filters,
         active,
@@ -406,7 +436,8 @@ pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
     let before = state.flags[idx].clone();
     let mut f = before.clone();
     if let Some(name) = body.get("name").and_then(Value::as_str) {
-        f.name = name.to_owned();
+        // DRF's CharField trims surrounding whitespace (`trim_whitespace` defaults to true).
+        f.name = name.trim().to_owned();
     }
     if let Some(filters) = body.get("filters") {
         if let Err(r) = validate_filters(filters, false) {
@@ -730,6 +761,8 @@ pub(crate) fn insert_experiment(
             }
         }
         Some(_) => {}
+        // A seeded experiment of a soft-deleted flag keeps pointing at it (no new flag).
+        None if !validate && state.flags.iter().any(|f| f.deleted && f.key == key) => {}
         None if !key.is_empty() => {
             let id = state.id();
             let now = state.now_ms();

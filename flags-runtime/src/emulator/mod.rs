@@ -514,7 +514,7 @@ async fn handle(shared: &Shared, req: Req) -> Option<Resp> {
             .get(&route)
             .copied()
             .unwrap_or(s.knobs.latency_ms);
-        (latency, s.fault())
+        (latency, s.fault(&req.path, &req.body))
     };
     let _in_flight = InFlight(shared);
     if latency > 0 {

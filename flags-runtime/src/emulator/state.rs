@@ -154,6 +154,10 @@ pub struct Faults {
     /// Seed for `probability`.
     #[serde(default)]
     pub seed: u64,
+    /// Only requests whose path or body contains this text can fail (and only they are counted
+    /// for `every`), so a test can break the writes of one flag and let the rest through.
+    #[serde(default)]
+    pub matching: Option<String>,
 }
 
 /// Behaviour switches, settable at `PUT /_emulator/knobs` (a partial object merges) or from Rust.
@@ -351,10 +355,16 @@ impl State {
         None
     }
 
-    /// Whether this API request gets a fault, and which.
-    pub(crate) fn fault(&mut self) -> Option<FaultKind> {
-        self.request_counter += 1;
+    /// Whether this API request (`path`, `body`) gets a fault, and which.
+    pub(crate) fn fault(&mut self, path: &str, body: &[u8]) -> Option<FaultKind> {
         let f = self.knobs.faults.clone()?;
+        if let Some(text) = f.matching.as_deref()
+            && !path.contains(text)
+            && !String::from_utf8_lossy(body).contains(text)
+        {
+            return None;
+        }
+        self.request_counter += 1;
         if let Some(k) = f.every
             && k > 0
             && self.request_counter.is_multiple_of(k)

@@ -1,5 +1,10 @@
 //! The governance jobs `flagsync` runs in CI, and what they share.
 //!
+//! - [`inventory`]: one read of every PostHog flag, the tag convention, and the findings the
+//!   sync and track reports share.
 //! - [`slack`]: Block Kit messages posted to an incoming webhook (track digests, guard alerts).
+//! - [`sync`]: keep PostHog in line with the registry (`flagsync sync`).
 
+pub mod inventory;
 pub mod slack;
+pub mod sync;

@@ -103,6 +103,7 @@ async fn canary_keys_never_leak() {
             every: Some(3),
             probability: None,
             seed: 0,
+            matching: None,
         }),
         ..Knobs::default()
     });

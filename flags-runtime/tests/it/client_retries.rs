@@ -19,6 +19,7 @@ fn faults(kind: FaultKind, every: u64) -> Knobs {
             every: Some(every),
             probability: None,
             seed: 0,
+            matching: None,
         }),
         ..Knobs::default()
     }
@@ -199,6 +200,7 @@ async fn updates_survive_random_faults() {
             every: None,
             probability: Some(0.3),
             seed: 42,
+            matching: None,
         }),
         ..Knobs::default()
     });

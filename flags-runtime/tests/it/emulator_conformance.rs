@@ -285,6 +285,54 @@ async fn create_validates_like_posthog() {
     );
 }
 
+// A soft-deleted flag that a live experiment references still reserves its key (PostHog's
+// `_free_key_held_by_soft_deleted_flags`); DRF trims `name`.
+#[tokio::test]
+async fn soft_deleted_keys_referenced_by_experiments_stay_reserved() {
+    let emu = Emulator::start().await.unwrap();
+    let groups = json!({"groups": [{"properties": [], "rollout_percentage": 0}]});
+    let mut held = seed_flag("held_by_experiment");
+    held["deleted"] = json!(true);
+    let mut freed = seed_flag("freed_key");
+    freed["deleted"] = json!(true);
+    emu.seed(&json!({
+        "flags": [held, freed],
+        "experiments": [
+            {"name": "old test", "feature_flag_key": "held_by_experiment"},
+            {"name": "gone", "feature_flag_key": "freed_key", "deleted": true}
+        ]
+    }))
+    .unwrap();
+    let (s, b) = create(
+        &emu,
+        json!({"key": "held_by_experiment", "filters": groups}),
+    )
+    .await;
+    assert_eq!((s, b["type"].as_str()), (400, Some("validation_error")));
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cannot reuse key 'held_by_experiment': a soft-deleted flag"),
+        "{b}"
+    );
+    let (s, b) = create(
+        &emu,
+        json!({"key": "freed_key", "name": "  Trimmed. \n", "filters": groups}),
+    )
+    .await;
+    assert_eq!((s, b["name"].as_str()), (201, Some("Trimmed.")));
+    let id = b["id"].as_i64().unwrap();
+    let (_, b) = call(
+        &emu,
+        "PATCH",
+        &p(&format!("feature_flags/{id}/")),
+        Some(json!({"name": "Again "})),
+    )
+    .await;
+    assert_eq!(b["name"], json!("Again"));
+}
+
 // §10.4 — PATCH, soft delete, DELETE.
 #[tokio::test]
 async fn patch_is_partial_and_delete_is_refused() {
@@ -994,6 +1042,7 @@ async fn faults_are_deterministic_and_logged() {
             every: Some(3),
             probability: None,
             seed: 0,
+            matching: None,
         }),
         ..Knobs::default()
     });
@@ -1011,6 +1060,7 @@ async fn faults_are_deterministic_and_logged() {
                     every: None,
                     probability: Some(0.5),
                     seed,
+                    matching: None,
                 }),
                 ..Knobs::default()
             });
@@ -1031,6 +1081,7 @@ async fn faults_are_deterministic_and_logged() {
             every: Some(1),
             probability: None,
             seed: 0,
+            matching: None,
         }),
         ..Knobs::default()
     });

@@ -7,4 +7,5 @@ mod client_config;
 mod client_redaction;
 mod client_retries;
 mod emulator_conformance;
+mod inventory;
 mod support;
