@@ -586,7 +586,7 @@ async fn queries_answer_the_guard_shape_and_refuse_the_rest() {
         (400, Some(flags_runtime::emulator::UNSUPPORTED_CODE))
     );
     // The guard shape, also under /api/environments/, returns PostHog's response fields.
-    let values = json!({"flag_keys": ["f"], "outcome_events": ["$exception"], "success_property": "success", "since": "2026-01-01", "until": "2026-02-01"});
+    let values = json!({"flag_keys": ["f"], "flag_since": ["2026-01-01"], "outcome_events": ["$exception"], "outcome_success_properties": [""], "since": "2026-01-01", "until": "2026-02-01"});
     emu.seed(&json!({"events": [
         {"event": "$feature_flag_called", "distinct_id": "u", "timestamp": "2026-01-02T00:00:00Z", "properties": {"$feature_flag": "f", "$feature_flag_response": true}},
         {"event": "$exception", "distinct_id": "u", "timestamp": "2026-01-03T00:00:00Z"},
@@ -597,9 +597,9 @@ async fn queries_answer_the_guard_shape_and_refuse_the_rest() {
     assert_eq!(s, 200);
     assert_eq!(
         b["results"],
-        json!([["f", "true", "$exception", 1, 1, 0, 1]])
+        json!([["f", "true", 1, 1, 1, 1, 1, 1, 1, 1, 1]])
     );
-    assert_eq!(b["columns"][3], json!("exposed_users"));
+    assert_eq!(b["columns"][3], json!("users"));
     assert_eq!(b["hasMore"], json!(false));
     // refresh: async → 202, then the poll completes.
     let mut q = q;
