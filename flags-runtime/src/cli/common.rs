@@ -1,8 +1,6 @@
 //! What the commands that talk to PostHog share: which registry to use, how to reach PostHog,
 //! and the async runtime they run on.
 
-#![allow(dead_code)] // The jobs (sync, track, guard) that use these land in their own commits.
-
 use std::path::PathBuf;
 
 use clap::Args;

@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod emulator;
 mod eval;
+mod guard;
 mod output;
 
 use std::process::ExitCode;
@@ -63,6 +64,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve the local PostHog emulator on 127.0.0.1.
     Emulator(emulator::EmulatorArgs),
+    /// Judge guarded rollouts (one HogQL query) and disable enforced regressions.
+    Guard(guard::GuardArgs),
 }
 
 /// Runs `flagsync` with the process arguments. `registry` is the one compiled into the
@@ -89,10 +92,10 @@ where
             return code;
         }
     };
-    let _ = registry;
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Emulator(args) => emulator::run(&args),
+        Command::Guard(args) => guard::run(&args, registry),
     }
 }
