@@ -82,7 +82,8 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// value `θ ≤ 0` it is a supermartingale, so it exceeds `1/α` at any look with probability at most
 /// `α`. Returns `-inf` when there is no information (`v` not positive).
 pub fn ln_one_sided_mixture_lr(theta_hat: f64, v: f64, tau: f64) -> f64 {
-    if !(v > 0.0) || !(tau > 0.0) || !theta_hat.is_finite() {
+    let positive = |x: f64| x > 0.0; // false for NaN too
+    if !positive(v) || !positive(tau) || !theta_hat.is_finite() {
         return f64::NEG_INFINITY;
     }
     let t2 = tau * tau;
@@ -214,12 +215,13 @@ pub fn ln_srm_bayes_factor(counts: &[u64], expected: &[f64]) -> f64 {
     if counts.len() != expected.len() || counts.len() < 2 {
         return 0.0;
     }
-    if expected.iter().any(|p| !(*p > 0.0)) {
+    let positive = |p: f64| p > 0.0; // false for NaN too
+    if expected.iter().any(|p| !positive(*p)) {
         // An arm that should get nobody but got someone is a mismatch beyond doubt.
         let impossible = counts
             .iter()
             .zip(expected)
-            .any(|(n, p)| *n > 0 && !(*p > 0.0));
+            .any(|(n, p)| *n > 0 && !positive(*p));
         return if impossible { f64::INFINITY } else { 0.0 };
     }
     let c = SRM_PRIOR_CONCENTRATION;
