@@ -113,9 +113,10 @@ pub struct Watched {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
-    /// No flag with this key in PostHog (not synced yet, or deleted).
+    /// No flag with this key among PostHog's non-archived flags (not synced yet, archived, or
+    /// deleted).
     NotInPosthog,
-    /// The flag is off (or archived) in PostHog: there is no rollout to protect.
+    /// The flag is off in PostHog: there is no rollout to protect.
     Inactive,
 }
 
