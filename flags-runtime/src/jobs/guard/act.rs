@@ -16,8 +16,9 @@ fn strength(d: &Decision) -> f64 {
 }
 
 /// Disables the enforced regressions in `decisions` (or, in a dry run, marks them
-/// `would_disable`), strongest first, up to `max_disables`; the rest keep `regression` with
-/// `cap_reached`. Regressions of flags without `enforce` are only reported.
+/// `would_disable`), strongest first, until `max_disables` flags are off; the rest keep
+/// `regression` with `cap_reached`. A refused disable switches nothing off, so it does not use
+/// the cap. Regressions of flags without `enforce` are only reported.
 pub async fn enforce(
     client: &Client,
     decisions: &mut [Decision],
@@ -43,8 +44,8 @@ pub async fn enforce(
             );
             continue;
         }
-        used += 1;
         if dry_run {
+            used += 1;
             d.action = Action::WouldDisable;
             continue;
         }
@@ -54,6 +55,7 @@ pub async fn enforce(
         };
         match client.update_flag(d.flag_id, &patch).await {
             Ok(_) => {
+                used += 1;
                 d.decision = DecisionKind::Disabled;
                 d.action = Action::Disabled;
             }

@@ -253,3 +253,67 @@ impl GuardReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(flag: &str, decision: DecisionKind, summary: &str) -> Decision {
+        Decision {
+            flag: flag.into(),
+            flag_id: 1,
+            decision,
+            reason: None,
+            enforce: false,
+            action: Action::None,
+            summary: summary.into(),
+            alpha: 0.05,
+            window: WindowReport {
+                since: "a".into(),
+                until: "b".into(),
+            },
+            arms: Vec::new(),
+            multiple_exposures: 0,
+            srm: None,
+            tests: Vec::new(),
+            posthog: None,
+        }
+    }
+
+    #[test]
+    fn the_human_report_puts_the_worst_first_and_counts() {
+        let run = RunInfo {
+            run_id: "r".into(),
+            at: "t".into(),
+            window: "7d".into(),
+            cooldown: "30m".into(),
+            max_disables: 3,
+            dry_run: true,
+            queries: 1,
+        };
+        let report = GuardReport::new(
+            run,
+            vec![
+                decision("a_ok", DecisionKind::Healthy, "fine"),
+                decision("b_bad", DecisionKind::Regression, "worse"),
+            ],
+            vec![Skipped {
+                flag: "c_off".into(),
+                reason: super::super::select::SkipReason::Inactive,
+            }],
+        );
+        let text = report.human();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("regression") && lines[0].contains("b_bad  worse"),
+            "{text}"
+        );
+        assert!(lines[1].starts_with("healthy"), "{text}");
+        assert!(lines[2].contains("inactive in PostHog"), "{text}");
+        assert!(
+            lines[3].contains("1 healthy, 1 regression") && lines[3].ends_with("(dry run)"),
+            "{text}"
+        );
+        assert!(report.has_findings());
+    }
+}

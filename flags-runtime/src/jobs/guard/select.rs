@@ -31,7 +31,10 @@ impl Arms {
             FlagKind::Boolean => Arms {
                 control: "false".into(),
                 treatments: vec!["true".into()],
-                expected: boolean_rollout(filters).map(|r| vec![1.0 - r, r]),
+                // At 0% or 100% there is no second arm to compare, and no split to check.
+                expected: boolean_rollout(filters)
+                    .filter(|r| *r > 0.0 && *r < 1.0)
+                    .map(|r| vec![1.0 - r, r]),
             },
             FlagKind::Multivariate => {
                 let variants = definition.variants;
