@@ -4,7 +4,9 @@
 //!   sync and track reports share.
 //! - [`slack`]: Block Kit messages posted to an incoming webhook (track digests, guard alerts).
 //! - [`sync`]: keep PostHog in line with the registry (`flagsync sync`).
+//! - [`guard`]: rollout protection: one HogQL query, an anytime-valid test, guarded actions.
 
+pub mod guard;
 pub mod inventory;
 pub mod slack;
 pub mod sync;
