@@ -577,3 +577,23 @@ fn tool_failures_exit_1_without_printing_the_key() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("POSTHOG_"), "{}", stderr(&out));
 }
+
+#[test]
+fn stale_metadata_tags_are_reported_not_removed() {
+    let ph = Posthog::start();
+    let mut editor = synced_editor();
+    editor["tags"]
+        .as_array_mut()
+        .expect("tags")
+        .push(json!("owner:@previous"));
+    ph.seed(json!({"flags": [editor]}));
+    let out = ph.flagsync(REGISTRY, &["sync", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json_out(&out);
+    assert!(
+        kinds(&report).contains(&("metadata_drift".into(), "release_studio_editor".into())),
+        "{report}"
+    );
+    assert_eq!(ph.count(BULK_TAGS), 0, "nothing to add");
+    assert!(sorted_tags(&ph.flag("release_studio_editor")).contains(&"owner:@previous".into()));
+}

@@ -5,7 +5,9 @@
 //! valid are emitted, so after an error the rest of the registry still exists and the user
 //! sees one error instead of a cascade.
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use std::fmt::Write as _;
+
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{ToTokens, quote};
 
 use crate::model::{DefaultValue, Flag, Lifetime, Registry};
@@ -33,472 +35,384 @@ impl Default for ExpandOptions {
     }
 }
 
-fn ident(name: &str) -> Option<Ident> {
-    identifier_problem(name)
-        .is_none()
-        .then(|| Ident::new(name, Span::call_site()))
+fn valid_ident(name: &str) -> bool {
+    identifier_problem(name).is_none()
 }
 
-fn opt_str(value: Option<&str>) -> TokenStream {
-    match value {
-        Some(s) => quote!(::core::option::Option::Some(#s)),
-        None => quote!(::core::option::Option::None),
+/// Whether a flag can be emitted: validation kept it, and its type (and variant enum) names are
+/// Rust identifiers. Flags that cannot are left out everywhere (struct, `Flag`, `REGISTRY`), so
+/// their error is reported once, at the yaml line, without a cascade.
+fn usable(f: &Flag) -> bool {
+    f.emit
+        && valid_ident(&f.ident)
+        && (!f.is_multivariate()
+            || (valid_ident(&f.variant_ident())
+                && f.variants.iter().all(|v| valid_ident(&v.ident))))
+}
+
+/// A Rust string literal for `text`.
+fn lit(out: &mut String, text: &str) {
+    let _ = write!(out, "{text:?}");
+}
+
+/// `[]` or `["text"]`.
+fn opt(out: &mut String, value: Option<&str>) {
+    out.push('[');
+    if let Some(v) = value {
+        lit(out, v);
     }
+    out.push(']');
 }
 
-fn str_slice<'a>(items: impl Iterator<Item = &'a str>) -> TokenStream {
-    let items: Vec<&str> = items.collect();
-    quote!(&[#(#items),*])
+/// `["a" "b" …]`.
+fn list<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        lit(out, item);
+    }
+    out.push(']');
 }
 
-fn date(rt: &TokenStream, d: Option<crate::date::Date>) -> TokenStream {
+/// `[]` or `[year month day]`.
+fn date(out: &mut String, d: Option<crate::date::Date>) {
     match d {
         Some(d) => {
-            let (y, m, day) = (
-                Literal::i32_unsuffixed(d.year()),
-                Literal::u8_unsuffixed(d.month()),
-                Literal::u8_unsuffixed(d.day()),
-            );
-            quote!(::core::option::Option::Some(#rt::Date::__validated(#y, #m, #day)))
+            let _ = write!(out, "[{} {} {}]", d.year(), d.month(), d.day());
         }
-        None => quote!(::core::option::Option::None),
+        None => out.push_str("[]"),
     }
+}
+
+/// A float literal (the model holds finite values only).
+fn float(out: &mut String, value: f64) {
+    let value = if value.is_finite() { value } else { 0.0 };
+    let _ = write!(out, "{value:?}");
 }
 
 /// Expands a registry (or, with `None`, the empty skeleton emitted after a fatal error).
+///
+/// The text of [`expand_source`], tokenized: inside a proc macro, by the compiler's own lexer.
 pub fn expand(registry: Option<&Registry>, options: &ExpandOptions) -> TokenStream {
-    let rt = &options.runtime;
-    let flags: Vec<&Flag> = registry
-        .map(|r| r.flags.iter().filter(|f| f.emit).collect())
-        .unwrap_or_default();
-
-    let include = options.include_path.as_ref().map(|p| {
-        quote!(
-            const _: &[u8] = ::core::include_bytes!(#p);
+    let source = expand_source(registry, options);
+    source.parse().unwrap_or_else(|e: proc_macro2::LexError| {
+        // Unreachable for generated text; never panic inside the compiler.
+        compile_error(
+            &format!("flags: internal error, the expansion does not lex: {e}"),
+            Span::call_site(),
         )
-    });
-
-    let per_flag: Vec<TokenStream> = flags
-        .iter()
-        .enumerate()
-        .map(|(i, f)| expand_flag(f, i, rt))
-        .collect();
-    let flag_enum = expand_flag_enum(&flags, rt);
-    let registry_static = expand_registry(registry, &flags, options);
-
-    quote! {
-        #include
-        #(#per_flag)*
-        #flag_enum
-        #registry_static
-    }
+    })
 }
 
-fn doc_lines(f: &Flag) -> Vec<String> {
-    let mut docs = vec![format!(" {}", f.description.value.trim()), String::new()];
-    docs.push(format!(" - Key: `{}`", f.key.value));
-    let mut owner = format!(" - Owner: {}", f.owner.value);
+/// The expansion as Rust source text: per flag, one invocation of the runtime's
+/// `__flags_boolean!` or `__flags_variant!` template, then `enum Flag` and `static REGISTRY`.
+pub fn expand_source(registry: Option<&Registry>, options: &ExpandOptions) -> String {
+    let rt = options.runtime.to_string();
+    let flags: Vec<&Flag> = registry
+        .map(|r| r.flags.iter().filter(|f| usable(f)).collect())
+        .unwrap_or_default();
+    let mut out = String::with_capacity(1024 + flags.len() * 900);
+    if let Some(path) = &options.include_path {
+        out.push_str("const _: &[u8] = ::core::include_bytes!(");
+        lit(&mut out, path);
+        out.push_str(");\n");
+    }
+    for (index, f) in flags.iter().enumerate() {
+        expand_flag(&mut out, f, index, &rt);
+    }
+    expand_flag_enum(&mut out, &flags, &rt);
+    expand_registry(&mut out, registry, &flags, options, &rt);
+    out
+}
+
+fn doc_lines(f: &Flag) -> String {
+    let mut docs = format!(" {}\n\n", f.description.value.trim());
+    let _ = writeln!(docs, " - Key: `{}`", f.key.value);
+    let _ = write!(docs, " - Owner: {}", f.owner.value);
     if let Some(b) = &f.backup_owner {
-        owner.push_str(&format!(" (backup: {})", b.value));
+        let _ = write!(docs, " (backup: {})", b.value);
     }
-    docs.push(owner);
+    docs.push('\n');
     if let Some(d) = &f.default {
-        docs.push(format!(
-            " - Default: `{}`",
-            match &d.value {
-                DefaultValue::Bool(b) => b.to_string(),
-                DefaultValue::Variant(v) => v.clone(),
-            }
-        ))
+        let shown = match &d.value {
+            DefaultValue::Bool(b) => b.to_string(),
+            DefaultValue::Variant(v) => v.clone(),
+        };
+        let _ = writeln!(docs, " - Default: `{shown}`");
     }
-    if !f.variants.is_empty() {
+    if f.is_multivariate() {
         let v: Vec<String> = f
             .variants
             .iter()
             .map(|v| format!("`{}` {}%", v.key.value, v.rollout.value))
             .collect();
-        docs.push(format!(" - Variants: {}", v.join(", ")));
+        let _ = writeln!(docs, " - Variants: {}", v.join(", "));
     }
     if let Some(c) = &f.created {
-        docs.push(format!(" - Created: {}", c.value));
+        let _ = writeln!(docs, " - Created: {}", c.value);
     }
     if let Some(e) = &f.expires {
-        docs.push(format!(" - Expires: {}", e.value));
+        let _ = writeln!(docs, " - Expires: {}", e.value);
     }
     if let Some(t) = &f.ticket {
-        docs.push(format!(" - Ticket: {}", t.value));
+        let _ = writeln!(docs, " - Ticket: {}", t.value);
     }
     if let Some(r) = &f.rollback {
-        docs.push(format!(" - Rollback: {}", r.value));
+        let _ = writeln!(docs, " - Rollback: {}", r.value);
     }
     if f.guardian.as_ref().is_some_and(|g| g.enabled) {
-        docs.push(" - Guarded by `flagsync guard`".into());
+        docs.push_str(" - Guarded by `flagsync guard`\n");
     }
-    docs.push(format!(" - Declared at `flags.yaml:{}`", f.key.pos.line));
+    let _ = write!(docs, " - Declared at `flags.yaml:{}`", f.key.pos.line);
     docs
 }
 
-fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
-    let Some(name) = ident(&f.ident) else {
-        return TokenStream::new();
-    };
+fn expand_flag(out: &mut String, f: &Flag, index: usize, rt: &str) {
     let key = f.key.value.as_str();
-    let description = f.description.value.as_str();
-    let owner = f.owner.value.as_str();
-    let docs = doc_lines(f);
-    let expires = date(rt, f.expires.as_ref().map(|d| d.value));
-    let deprecated = f.archived.then(|| {
-        let note =
-            format!("flag `{key}` is archived in flags.yaml: remove this use, then the flag");
-        quote!(#[deprecated(note = #note)])
-    });
-    let flag_variant = name.clone();
-
-    let (kind_impl, default_const, variant_enum) = if f.is_multivariate() {
-        let venum = ident(&f.variant_ident());
-        let variants: Vec<(Ident, &str, u32)> = f
-            .variants
-            .iter()
-            .filter_map(|v| Some((ident(&v.ident)?, v.key.value.as_str(), v.rollout.value)))
-            .collect();
-        let default_ident = match &f.default {
-            Some(d) => match &d.value {
-                DefaultValue::Variant(v) => f
-                    .variants
-                    .iter()
-                    .find(|x| &x.key.value == v)
-                    .and_then(|x| ident(&x.ident)),
-                DefaultValue::Bool(_) => None,
-            },
-            None => None,
+    let multivariate = f.is_multivariate();
+    // The variant enum and default, when the flag's variants are all usable identifiers.
+    let variant_default = if multivariate {
+        let default = match f.resolved_default() {
+            DefaultValue::Variant(v) => f.variants.iter().find(|x| x.key.value == v),
+            DefaultValue::Bool(_) => None,
         }
-        .or_else(|| variants.first().map(|v| v.0.clone()));
-        match (venum, default_ident) {
-            (Some(venum), Some(default_ident)) => {
-                let venum_doc = format!(
-                    " The variants of [`{}`] (flag `{key}`), in yaml order.",
-                    f.ident
-                );
-                let vidents: Vec<&Ident> = variants.iter().map(|v| &v.0).collect();
-                let vkeys: Vec<&str> = variants.iter().map(|v| v.1).collect();
-                let vdocs: Vec<String> = variants
-                    .iter()
-                    .map(|v| format!(" `{}` ({}% of the rollout)", v.1, v.2))
-                    .collect();
-                let enum_tokens = quote! {
-                    #[doc = #venum_doc]
-                    #deprecated
-                    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-                    pub enum #venum {
-                        #( #[doc = #vdocs] #vidents, )*
-                    }
-                    #[allow(deprecated)]
-                    impl #venum {
-                        /// Every variant, in yaml order.
-                        pub const ALL: &'static [Self] = &[#(Self::#vidents),*];
-                        /// The variant key in PostHog.
-                        pub const fn as_str(self) -> &'static str {
-                            match self { #(Self::#vidents => #vkeys,)* }
-                        }
-                    }
-                    #[automatically_derived]
-                    #[allow(deprecated)]
-                    impl ::core::str::FromStr for #venum {
-                        type Err = #rt::UnknownVariant;
-                        fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-                            match s {
-                                #(#vkeys => ::core::result::Result::Ok(Self::#vidents),)*
-                                other => ::core::result::Result::Err(#rt::UnknownVariant { flag: #key, value: ::std::string::String::from(other) }),
-                            }
-                        }
-                    }
-                    #[automatically_derived]
-                    #[allow(deprecated)]
-                    impl ::core::fmt::Display for #venum {
-                        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(self.as_str())
-                        }
-                    }
-                    #[automatically_derived]
-                    #[allow(deprecated)]
-                    impl #rt::FlagVariant for #venum {
-                        const ALL: &'static [Self] = #venum::ALL;
-                        fn as_str(self) -> &'static str { #venum::as_str(self) }
-                    }
-                };
-                let kind_impl = quote! {
-                    #[automatically_derived]
-                    #[allow(deprecated)]
-                    impl #rt::VariantFlag for #name {
-                        type Variant = #venum;
-                        const DEFAULT: #venum = #venum::#default_ident;
-                    }
-                };
-                let default_const = quote! {
-                    /// The variant the application gets when PostHog cannot answer.
-                    pub const DEFAULT: #venum = #venum::#default_ident;
-                };
-                (kind_impl, default_const, enum_tokens)
-            }
-            _ => (TokenStream::new(), TokenStream::new(), TokenStream::new()),
+        .or(f.variants.first());
+        match default {
+            Some(d) => Some(d),
+            None => return,
         }
     } else {
-        let default = matches!(
-            f.default.as_ref().map(|d| &d.value),
-            Some(DefaultValue::Bool(true))
-        );
-        let kind_impl = quote! {
-            #[automatically_derived]
-            #[allow(deprecated)]
-            impl #rt::BooleanFlag for #name {
-                const DEFAULT: bool = #default;
-            }
-        };
-        let default_const = quote! {
-            /// The value the application gets when PostHog cannot answer.
-            pub const DEFAULT: bool = #default;
-        };
-        (kind_impl, default_const, TokenStream::new())
+        None
     };
-    let index = Literal::usize_unsuffixed(index);
-
-    quote! {
-        #(#[doc = #docs])*
-        #deprecated
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-        pub struct #name;
-
-        #[allow(deprecated)]
-        impl #name {
-            /// The flag key in PostHog.
-            pub const KEY: &'static str = #key;
-            /// What the flag gates.
-            pub const DESCRIPTION: &'static str = #description;
-            /// Who answers for the flag.
-            pub const OWNER: &'static str = #owner;
-            /// The day the flag must be gone, if set.
-            pub const EXPIRES: ::core::option::Option<#rt::Date> = #expires;
-            #default_const
-            /// This flag in [`Flag`].
-            pub const FLAG: Flag = Flag::#flag_variant;
-            /// Everything `flags.yaml` says about the flag.
-            pub fn definition() -> &'static #rt::FlagDefinition {
-                &REGISTRY.flags[#index]
-            }
+    let deprecated = f.archived.then(|| {
+        format!(
+            "#[deprecated(note = {:?})]",
+            format!("flag `{key}` is archived in flags.yaml: remove this use, then the flag")
+        )
+    });
+    let deprecated = deprecated.as_deref().unwrap_or("");
+    if variant_default.is_some() {
+        out.push_str("#[doc = ");
+        lit(
+            out,
+            &format!(
+                " The variants of [`{}`] (flag `{key}`), in yaml order.",
+                f.ident
+            ),
+        );
+        let _ = write!(
+            out,
+            "] {deprecated} #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)] pub enum {} {{",
+            f.variant_ident()
+        );
+        for v in &f.variants {
+            out.push_str("#[doc = ");
+            lit(
+                out,
+                &format!(" `{}` ({}% of the rollout)", v.key.value, v.rollout.value),
+            );
+            let _ = write!(out, "] {},", v.ident);
         }
-
-        #[automatically_derived]
-        #[allow(deprecated)]
-        impl #rt::FlagDef for #name {
-            const KEY: &'static str = #key;
-            fn definition() -> &'static #rt::FlagDefinition {
-                &REGISTRY.flags[#index]
-            }
-        }
-
-        #kind_impl
-        #variant_enum
+        out.push_str("}\n");
     }
+    let _ = write!(
+        out,
+        "{rt}::{}! {{ [#[doc = ",
+        if multivariate {
+            "__flags_variant"
+        } else {
+            "__flags_boolean"
+        }
+    );
+    lit(out, &doc_lines(f));
+    let _ = write!(out, "]] [{deprecated}] {} {index}, ", f.ident);
+    lit(out, key);
+    out.push_str(", ");
+    lit(out, &f.description.value);
+    out.push_str(", ");
+    lit(out, &f.owner.value);
+    out.push_str(", ");
+    opt(out, f.backup_owner.as_ref().map(|b| b.value.as_str()));
+    out.push_str(", ");
+    list(out, f.tags.iter().map(|t| t.value.as_str()));
+    out.push_str(", ");
+    opt(out, f.lifecycle.as_deref());
+    out.push_str(", ");
+    opt(out, f.area.as_deref());
+    out.push_str(", ");
+    match variant_default {
+        Some(default) => {
+            let _ = write!(out, "{} [", f.variant_ident());
+            for v in &f.variants {
+                let _ = write!(out, "({} ", v.ident);
+                lit(out, &v.key.value);
+                let _ = write!(out, " {})", v.rollout.value);
+            }
+            let _ = write!(out, "], {} ", default.ident);
+            lit(out, &default.key.value);
+        }
+        None => {
+            let on = matches!(f.resolved_default(), DefaultValue::Bool(true));
+            out.push_str(if on { "true" } else { "false" });
+        }
+    }
+    out.push_str(", [");
+    for p in &f.payloads {
+        out.push('(');
+        lit(out, &p.key.value);
+        out.push(' ');
+        lit(out, &p.json);
+        out.push(')');
+    }
+    out.push_str("], ");
+    date(out, f.created.as_ref().map(|d| d.value));
+    out.push_str(", ");
+    date(out, f.expires.as_ref().map(|d| d.value));
+    out.push_str(", ");
+    opt(out, f.ticket.as_ref().map(|t| t.value.as_str()));
+    out.push_str(", ");
+    opt(out, f.rollback.as_ref().map(|t| t.value.as_str()));
+    out.push_str(", ");
+    list(out, f.surfaces.iter().map(|t| t.value.as_str()));
+    out.push_str(", [");
+    if let Some(g) = &f.guardian {
+        let _ = write!(out, "{} {} ", g.enabled, g.enforce);
+        float(out, g.alpha);
+        out.push_str(" [");
+        for m in &g.metrics {
+            out.push('(');
+            lit(out, &m.event.value);
+            out.push(' ');
+            opt(out, m.success_property.as_ref().map(|p| p.value.as_str()));
+            out.push(' ');
+            float(out, m.max_drop);
+            out.push(')');
+        }
+        out.push(']');
+    }
+    let _ = writeln!(out, "], {}, {} }}", f.archived, f.key.pos.line);
 }
 
-fn expand_flag_enum(flags: &[&Flag], _rt: &TokenStream) -> TokenStream {
-    let names: Vec<Ident> = flags.iter().filter_map(|f| ident(&f.ident)).collect();
-    let keys: Vec<&str> = flags
-        .iter()
-        .filter(|f| ident(&f.ident).is_some())
-        .map(|f| f.key.value.as_str())
-        .collect();
-    let docs: Vec<String> = flags
-        .iter()
-        .filter(|f| ident(&f.ident).is_some())
-        .map(|f| format!(" `{}`: {}", f.key.value, f.description.value.trim()))
-        .collect();
-    let indices: Vec<Literal> = (0..names.len()).map(Literal::usize_unsuffixed).collect();
-    let rt = _rt;
-    quote! {
-        /// Every flag declared in `flags.yaml`, in file order.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Flag {
-            #( #[doc = #docs] #names, )*
-        }
-
-        impl Flag {
-            /// Every flag, in file order.
-            pub const ALL: &'static [Flag] = &[#(Flag::#names),*];
-
-            /// The flag key in PostHog.
-            pub const fn key(self) -> &'static str {
-                match self { #(Flag::#names => #keys,)* }
-            }
-
-            /// Everything `flags.yaml` says about the flag.
-            pub fn definition(self) -> &'static #rt::FlagDefinition {
-                match self { #(Flag::#names => &REGISTRY.flags[#indices],)* }
-            }
-
-            /// The flag with this PostHog key, if the registry declares it.
-            pub fn from_key(key: &str) -> ::core::option::Option<Flag> {
-                match key {
-                    #(#keys => ::core::option::Option::Some(Flag::#names),)*
-                    _ => ::core::option::Option::None,
-                }
-            }
-        }
-
-        #[automatically_derived]
-        impl ::core::fmt::Display for Flag {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.write_str(self.key())
-            }
-        }
+fn expand_flag_enum(out: &mut String, flags: &[&Flag], rt: &str) {
+    out.push_str(
+        "/// Every flag declared in `flags.yaml`, in file order.\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
+         pub enum Flag {\n",
+    );
+    for f in flags {
+        out.push_str("#[doc = ");
+        lit(
+            out,
+            &format!(" `{}`: {}", f.key.value, f.description.value.trim()),
+        );
+        let _ = writeln!(out, "] {},", f.ident);
     }
+    out.push_str(
+        "}\nimpl Flag {\n\
+         /// Every flag, in file order.\n\
+         pub const ALL: &'static [Flag] = &[",
+    );
+    for f in flags {
+        let _ = write!(out, "Flag::{},", f.ident);
+    }
+    out.push_str(
+        "];\n\
+         /// The flag key in PostHog.\n\
+         pub const fn key(self) -> &'static str { match self {",
+    );
+    for f in flags {
+        let _ = write!(out, "Flag::{} => ", f.ident);
+        lit(out, &f.key.value);
+        out.push(',');
+    }
+    if flags.is_empty() {
+        out.push_str("_ => \"\"");
+    }
+    let _ = write!(
+        out,
+        "}} }}\n\
+         /// Everything `flags.yaml` says about the flag.\n\
+         pub fn definition(self) -> &'static {rt}::FlagDefinition {{ &REGISTRY.flags[self as usize] }}\n\
+         /// The flag with this PostHog key, if the registry declares it.\n\
+         pub fn from_key(key: &str) -> ::core::option::Option<Flag> {{ match key {{"
+    );
+    for f in flags {
+        lit(out, &f.key.value);
+        let _ = write!(out, " => ::core::option::Option::Some(Flag::{}),", f.ident);
+    }
+    out.push_str(
+        "_ => ::core::option::Option::None, } }\n}\n\
+         #[automatically_derived]\n\
+         impl ::core::fmt::Display for Flag {\n\
+         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result { f.write_str(self.key()) }\n\
+         }\n",
+    );
 }
 
 fn expand_registry(
+    out: &mut String,
     registry: Option<&Registry>,
     flags: &[&Flag],
     options: &ExpandOptions,
-) -> TokenStream {
-    let rt = &options.runtime;
-    let source = options.source_name.as_str();
-    let version =
-        Literal::u32_unsuffixed(registry.map_or(crate::model::SCHEMA_VERSION, |r| r.version));
+    rt: &str,
+) {
+    let version = registry.map_or(crate::model::SCHEMA_VERSION, |r| r.version);
     let pattern = registry.map_or(crate::naming::DEFAULT_PATTERN, |r| {
         r.naming.pattern.value.as_str()
     });
-    let segments: Vec<TokenStream> = registry
-        .map(|r| {
-            let n = &r.naming;
-            let mut list: Vec<(&str, Vec<&str>)> = Vec::new();
-            for (name, values) in [("lifecycle", &n.lifecycles), ("area", &n.areas)] {
-                list.push((name, values.iter().map(|v| v.value.as_str()).collect()));
-            }
-            for (name, values) in &n.segments {
-                list.push((
-                    name.value.as_str(),
-                    values.iter().map(|v| v.value.as_str()).collect(),
-                ));
-            }
-            list.into_iter()
-                .map(|(name, values)| {
-                    let values = str_slice(values.into_iter());
-                    quote!((#name, #values))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let lifetimes: Vec<TokenStream> = registry
-        .map(|r| {
-            r.lifetimes
-                .iter()
-                .map(|(name, l)| {
-                    let name = name.value.as_str();
-                    let l = match l {
-                        Lifetime::Days(d) => {
-                            let d = Literal::u32_unsuffixed(*d);
-                            quote!(#rt::Lifetime::Days(#d))
-                        }
-                        Lifetime::Never => quote!(#rt::Lifetime::Never),
-                    };
-                    quote!((#name, #l))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let defs: Vec<TokenStream> = flags.iter().map(|f| flag_definition(f, rt)).collect();
-    let doc = format!(
-        " The registry generated from `{source}`: every flag, the naming rules and the lifetimes."
+    out.push_str("#[doc = ");
+    lit(
+        out,
+        &format!(
+            " The registry generated from `{}`: every flag, the naming rules and the lifetimes.",
+            options.source_name
+        ),
     );
-    quote! {
-        #[doc = #doc]
-        pub static REGISTRY: #rt::Registry = #rt::Registry {
-            version: #version,
-            source: #source,
-            naming: #rt::NamingRules {
-                pattern: #pattern,
-                segments: &[#(#segments),*],
-            },
-            lifetimes: &[#(#lifetimes),*],
-            flags: &[#(#defs),*],
-        };
-    }
-}
-
-fn flag_definition(f: &Flag, rt: &TokenStream) -> TokenStream {
-    let key = f.key.value.as_str();
-    let rust_name = f.ident.as_str();
-    let description = f.description.value.as_str();
-    let owner = f.owner.value.as_str();
-    let backup_owner = opt_str(f.backup_owner.as_ref().map(|s| s.value.as_str()));
-    let tags = str_slice(f.tags.iter().map(|t| t.value.as_str()));
-    let lifecycle = opt_str(f.lifecycle.as_deref());
-    let area = opt_str(f.area.as_deref());
-    let kind = if f.is_multivariate() {
-        quote!(#rt::FlagKind::Multivariate)
-    } else {
-        quote!(#rt::FlagKind::Boolean)
-    };
-    let default = match f.resolved_default() {
-        DefaultValue::Variant(v) => quote!(#rt::DefaultValue::Variant(#v)),
-        DefaultValue::Bool(b) => quote!(#rt::DefaultValue::Bool(#b)),
-    };
-    let variants = f.variants.iter().map(|v| {
-        let k = v.key.value.as_str();
-        let p = Literal::u32_unsuffixed(v.rollout.value);
-        quote!(#rt::VariantDefinition { key: #k, rollout_percentage: #p })
-    });
-    let payloads = f.payloads.iter().map(|p| {
-        let k = p.key.value.as_str();
-        let j = p.json.as_str();
-        quote!(#rt::PayloadDefinition { key: #k, json: #j })
-    });
-    let created = date(rt, f.created.as_ref().map(|d| d.value));
-    let expires = date(rt, f.expires.as_ref().map(|d| d.value));
-    let ticket = opt_str(f.ticket.as_ref().map(|s| s.value.as_str()));
-    let rollback = opt_str(f.rollback.as_ref().map(|s| s.value.as_str()));
-    let surfaces = str_slice(f.surfaces.iter().map(|t| t.value.as_str()));
-    let guardian = match &f.guardian {
-        Some(g) => {
-            let (enabled, enforce) = (g.enabled, g.enforce);
-            let alpha = Literal::f64_unsuffixed(g.alpha);
-            let metrics = g.metrics.iter().map(|m| {
-                let event = m.event.value.as_str();
-                let sp = opt_str(m.success_property.as_ref().map(|s| s.value.as_str()));
-                let max_drop = Literal::f64_unsuffixed(m.max_drop);
-                quote!(#rt::GuardrailMetric { event: #event, success_property: #sp, max_drop: #max_drop })
-            });
-            quote!(::core::option::Option::Some(#rt::GuardianDefinition {
-                enabled: #enabled, enforce: #enforce, alpha: #alpha, metrics: &[#(#metrics),*],
-            }))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let archived = f.archived;
-    let line = Literal::u32_unsuffixed(f.key.pos.line);
-    quote! {
-        #rt::FlagDefinition {
-            key: #key,
-            rust_name: #rust_name,
-            description: #description,
-            owner: #owner,
-            backup_owner: #backup_owner,
-            tags: #tags,
-            lifecycle: #lifecycle,
-            area: #area,
-            kind: #kind,
-            default: #default,
-            variants: &[#(#variants),*],
-            payloads: &[#(#payloads),*],
-            created: #created,
-            expires: #expires,
-            ticket: #ticket,
-            rollback: #rollback,
-            surfaces: #surfaces,
-            guardian: #guardian,
-            archived: #archived,
-            line: #line,
+    let _ = write!(
+        out,
+        "]\n#[allow(deprecated)]\npub static REGISTRY: {rt}::Registry = {rt}::Registry {{ version: {version}, source: "
+    );
+    lit(out, &options.source_name);
+    let _ = write!(out, ", naming: {rt}::NamingRules {{ pattern: ");
+    lit(out, pattern);
+    out.push_str(", segments: &[");
+    if let Some(r) = registry {
+        let n = &r.naming;
+        let named = [("lifecycle", &n.lifecycles), ("area", &n.areas)];
+        let custom = n.segments.iter().map(|(k, v)| (k.value.as_str(), v));
+        for (name, values) in named.into_iter().chain(custom) {
+            out.push('(');
+            lit(out, name);
+            out.push_str(", &[");
+            for v in values {
+                lit(out, &v.value);
+                out.push(',');
+            }
+            out.push_str("]),");
         }
     }
+    out.push_str("] }, lifetimes: &[");
+    if let Some(r) = registry {
+        for (name, l) in &r.lifetimes {
+            out.push('(');
+            lit(out, &name.value);
+            match l {
+                Lifetime::Days(d) => {
+                    let _ = write!(out, ", {rt}::Lifetime::Days({d})),");
+                }
+                Lifetime::Never => {
+                    let _ = write!(out, ", {rt}::Lifetime::Never),");
+                }
+            }
+        }
+    }
+    out.push_str("], flags: &[");
+    for f in flags {
+        let _ = write!(out, "{}::__DEFINITION,", f.ident);
+    }
+    out.push_str("] };\n");
 }
 
 /// Tokens for `compile_error!` carrying a rendered diagnostic.

@@ -3,6 +3,8 @@
 //! every mistake. Cross-field rules (naming, duplicates across flags, variants) are in
 //! [`crate::validate`].
 
+use std::collections::HashMap;
+
 use crate::date::Date;
 use crate::diagnostic::{Diagnostic, Pos, did_you_mean};
 use crate::load::{Node, Value};
@@ -378,7 +380,9 @@ impl Reader<'_> {
             self.wrong_type(node, what, "a mapping");
             return None;
         };
-        let mut out: Vec<(Sp<String>, &Node)> = Vec::new();
+        let mut out: Vec<(Sp<String>, &Node)> = Vec::with_capacity(entries.len());
+        // Where each key was first seen: a registry of 10,000 flags is one mapping.
+        let mut first_seen: HashMap<String, Pos> = HashMap::with_capacity(entries.len());
         for (key, value) in entries {
             let name = match &key.value {
                 Value::Str(s) => s.clone(),
@@ -389,17 +393,18 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            if let Some((first, _)) = out.iter().find(|(k, _)| k.value == name) {
+            if let Some(first) = first_seen.get(&name) {
                 self.diags.push(
                     Diagnostic::error(key.pos, format!("duplicate key `{name}` in {what}"))
                         .with_code("duplicate-key")
-                        .with_related(first.pos, "first defined here")
+                        .with_related(*first, "first defined here")
                         .with_help(format!(
                             "each key appears once: rename or remove this `{name}`"
                         )),
                 );
                 continue;
             }
+            first_seen.insert(name.clone(), key.pos);
             out.push((Sp::new(name, key.pos), value));
         }
         Some(out)

@@ -4,6 +4,7 @@
 //! (re-exported at the crate root) by their full path, `::flags_runtime::…`.
 
 pub mod eval;
+mod generated;
 pub mod jobs;
 pub mod registry;
 pub mod registry_file;

@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod emulator;
 mod eval;
+mod guard;
 mod output;
 mod sync;
 mod track;
@@ -68,6 +69,8 @@ enum Command {
     /// Keep PostHog in line with the registry: create missing flags (inactive, 0%), add tags,
     /// fix descriptions; never delete, never touch rollout.
     Sync(sync::SyncArgs),
+    /// Judge guarded rollouts (one HogQL query) and disable enforced regressions.
+    Guard(guard::GuardArgs),
     /// Report released, stale and expired flags, orphans and naming violations, by owner.
     Track(track::TrackArgs),
 }
@@ -96,12 +99,12 @@ where
             return code;
         }
     };
-    let _ = registry;
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Emulator(args) => emulator::run(&args),
         Command::Sync(args) => sync::run(&args, registry),
+        Command::Guard(args) => guard::run(&args, registry),
         Command::Track(args) => track::run(&args, registry),
     }
 }

@@ -12,134 +12,183 @@ use super::{Client, Error, LimitClass, QueryResponse, Result};
 const ROUTE_QUERY: &str = "/api/projects/{project_id}/query/";
 const ROUTE_QUERY_STATUS: &str = "/api/projects/{project_id}/query/{query_id}/";
 
-/// The guard job's single HogQL query: exposures of every guarded flag joined to outcomes per
-/// exposed user. All user data travels in `values` placeholders, never in the text.
+/// The guard job's single HogQL query: for every guarded flag at once, who was exposed to which
+/// variant, and what happened to each of them afterwards. All user data (flag keys, event and
+/// property names, times) travels in `values` placeholders, never in the text.
 ///
-/// Placeholders (see [`GuardQuery`]): `{flag_keys}` (list of flag keys), `{outcome_events}` (list
-/// of event names, e.g. `$exception` and the metric events), `{success_property}` (the property
-/// that marks a metric event successful), `{since}` and `{until}` (ISO-8601 bounds, `until`
-/// excluded).
+/// Placeholders (see [`GuardQuery`]):
+/// - `{flag_keys}` and `{flag_since}`: parallel lists, each flag's key and the start of its
+///   window (ISO 8601); `{since}` (the earliest of them) and `{until}` (excluded) bound the scan;
+/// - `{outcome_events}` and `{outcome_success_properties}`: parallel lists, one entry per
+///   *outcome*: an event name and the property that marks it successful (`''`: none). Outcome
+///   `i` (1-based, as HogQL arrays are) is the row's `outcome` column.
 ///
 /// Semantics, which the emulator computes from its stored events:
-/// - an **exposure** is a `$feature_flag_called` event in `[since, until)` whose
-///   `$feature_flag` is in `flag_keys`; its variant is `toString($feature_flag_response)`
-///   (`true`/`false` for boolean flags). A user is exposed to `(flag, variant)` from their first
-///   such event on (a user who saw two variants counts in both);
-/// - an **outcome** is an event named in `outcome_events`, in `[since, until)`, by an exposed user,
-///   at or after that user's first exposure; it is a **success** when its `success_property`
-///   is `true` (`toString` gives `true` or `1`);
-/// - one row per `(flag, variant, outcome_event)`, including outcome events nobody sent, ordered
-///   by flag, variant, outcome event: `flag, variant, outcome_event, exposed_users,
-///   outcome_events, successes, users_with_outcome`.
+/// - an **exposure** is a `$feature_flag_called` event in `[flag_since, until)` of its flag, by
+///   `properties.$feature_flag` (which PostHog keeps even in minimal exposure events, unlike
+///   `$feature/<key>`); its arm is `toString(properties.$feature_flag_response)`. A person is
+///   exposed from their first such event on; a person seen in two arms of one flag lands in the
+///   arm `$multiple` (kept out of every comparison, reported);
+/// - an **outcome** is an event in `[since, until)` whose name is outcome `i`'s event, by an
+///   exposed person, at or after their first exposure. It is a **success** when the outcome has
+///   no success property, or when that property's raw JSON is `true`, `1` or `"true"`;
+/// - one row per `(flag, arm, outcome)`, for every outcome (also those nobody sent), ordered
+///   that way, with per-person sums (`n` outcome events and `s` successes per person):
+///   `users` (persons), `exposure_events`, `users_with_events` (`n > 0`), `events` (`Σn`),
+///   `successes` (`Σs`), `events_squared` (`Σn²`), `successes_squared` (`Σs²`) and
+///   `events_by_successes` (`Σn·s`), which give a clustered variance for every rate.
 ///
-/// `properties.$feature_flag` (not `$feature/<key>`) is used because minimal
-/// `$feature_flag_called` events drop `$feature/<key>`; `properties[{success_property}]` is the
-/// bracket-and-placeholder form PostHog resolves (the backtick-in-brackets form fails).
-/// The text has not been run against a live PostHog.
+/// Persons are `person_id`, PostHog's person behind each distinct id. Property names inside
+/// brackets must be constants for HogQL to resolve them (``properties[`…`]`` and non-constant
+/// keys fail), so the per-outcome success property is read with `JSONExtractRaw(properties, …)`.
+/// Every function used is in HogQL's function list; the text has not been run against a live
+/// PostHog.
 pub const GUARD_QUERY: &str = "\
 SELECT
     x.flag AS flag,
     x.variant AS variant,
-    x.outcome_event AS outcome_event,
-    count() AS exposed_users,
-    sum(x.outcome_count) AS outcome_events,
-    sum(x.success_count) AS successes,
-    countIf(x.outcome_count > 0) AS users_with_outcome
+    x.outcome AS outcome,
+    count() AS users,
+    sum(x.exposures) AS exposure_events,
+    countIf(x.n > 0) AS users_with_events,
+    sum(x.n) AS events,
+    sum(x.s) AS successes,
+    sum(x.n * x.n) AS events_squared,
+    sum(x.s * x.s) AS successes_squared,
+    sum(x.n * x.s) AS events_by_successes
 FROM (
     SELECT
         e.flag AS flag,
         e.variant AS variant,
-        e.distinct_id AS distinct_id,
-        e.outcome_event AS outcome_event,
-        countIf(o.event = e.outcome_event AND o.timestamp >= e.first_exposed_at) AS outcome_count,
-        countIf(o.event = e.outcome_event AND o.timestamp >= e.first_exposed_at AND o.success = 1) AS success_count
+        e.person_id AS person_id,
+        e.outcome AS outcome,
+        any(e.exposures) AS exposures,
+        countIf(o.outcome = e.outcome AND o.timestamp >= e.first_exposed_at) AS n,
+        countIf(o.outcome = e.outcome AND o.timestamp >= e.first_exposed_at AND o.success = 1) AS s
     FROM (
         SELECT
-            flag, variant, distinct_id, first_exposed_at,
-            arrayJoin({outcome_events}) AS outcome_event
+            flag, variant, person_id, first_exposed_at, exposures,
+            arrayJoin(arrayEnumerate({outcome_events})) AS outcome
         FROM (
             SELECT
                 toString(properties.$feature_flag) AS flag,
-                toString(properties.$feature_flag_response) AS variant,
-                distinct_id,
-                min(timestamp) AS first_exposed_at
+                if(uniqExact(toString(properties.$feature_flag_response)) > 1, '$multiple',
+                    min(toString(properties.$feature_flag_response))) AS variant,
+                person_id,
+                min(timestamp) AS first_exposed_at,
+                count() AS exposures
             FROM events
             WHERE event = '$feature_flag_called'
-                AND timestamp >= toDateTime({since})
+                AND has({flag_keys}, toString(properties.$feature_flag))
+                AND timestamp >= toDateTime(arrayElement({flag_since}, indexOf({flag_keys}, toString(properties.$feature_flag))))
                 AND timestamp < toDateTime({until})
-                AND toString(properties.$feature_flag) IN {flag_keys}
-            GROUP BY flag, variant, distinct_id
+            GROUP BY flag, person_id
         )
     ) AS e
     LEFT JOIN (
         SELECT
-            distinct_id,
-            event,
+            person_id,
             timestamp,
-            if(toString(properties[{success_property}]) IN ('true', '1'), 1, 0) AS success
+            arrayJoin(arrayFilter(i -> arrayElement({outcome_events}, i) = event, arrayEnumerate({outcome_events}))) AS outcome,
+            if(arrayElement({outcome_success_properties}, outcome) = '', 1,
+                if(JSONExtractRaw(properties, arrayElement({outcome_success_properties}, outcome)) IN ('true', '1', '\"true\"'), 1, 0)) AS success
         FROM events
-        WHERE event IN {outcome_events}
+        WHERE has({outcome_events}, event)
             AND timestamp >= toDateTime({since})
             AND timestamp < toDateTime({until})
-    ) AS o ON o.distinct_id = e.distinct_id
-    GROUP BY flag, variant, distinct_id, outcome_event
+    ) AS o ON o.person_id = e.person_id
+    GROUP BY flag, variant, person_id, outcome
 ) AS x
-GROUP BY flag, variant, outcome_event
-ORDER BY flag, variant, outcome_event
+GROUP BY flag, variant, outcome
+ORDER BY flag, variant, outcome
 LIMIT 50000";
+
+/// The arm of persons exposed to more than one variant of a flag (see [`GUARD_QUERY`]).
+pub const MULTIPLE_VARIANTS: &str = "$multiple";
+
+/// One outcome the guard query counts: an event, and the property marking it successful.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GuardOutcome {
+    /// Event name (`$exception`, or a guardrail metric's event).
+    pub event: String,
+    /// Property whose value `true` marks a successful event (`None`: every event counts).
+    pub success_property: Option<String>,
+}
 
 /// The values for [`GUARD_QUERY`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct GuardQuery {
-    /// Guarded flag keys.
-    pub flag_keys: Vec<String>,
-    /// Outcome events (`$exception` and the metric events).
-    pub outcome_events: Vec<String>,
-    /// Property marking a metric event successful.
-    pub success_property: String,
-    /// Window start (ISO 8601, included).
-    pub since: String,
-    /// Window end (ISO 8601, excluded).
+    /// Each guarded flag's key and the start of its window (ISO 8601, included).
+    pub flags: Vec<(String, String)>,
+    /// The outcomes; a row's `outcome` is an index into this list, from 1.
+    pub outcomes: Vec<GuardOutcome>,
+    /// Window end for every flag (ISO 8601, excluded).
     pub until: String,
 }
 
 impl GuardQuery {
-    /// The `values` map (flag keys and outcome events sorted and de-duplicated, so `arrayJoin`
-    /// never yields an outcome twice).
+    /// The `values` map. `since` is the earliest flag start (as text: ISO 8601 strings in UTC
+    /// order like the times they name).
     pub fn values(&self) -> Map<String, Value> {
-        let unique = |v: &[String]| {
-            let mut v = v.to_vec();
-            v.sort();
-            v.dedup();
-            v
-        };
+        let since = self
+            .flags
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .min()
+            .unwrap_or(self.until.as_str());
         let mut m = Map::new();
-        m.insert("flag_keys".into(), json!(unique(&self.flag_keys)));
-        m.insert("outcome_events".into(), json!(unique(&self.outcome_events)));
-        m.insert("success_property".into(), json!(self.success_property));
-        m.insert("since".into(), json!(self.since));
+        m.insert(
+            "flag_keys".into(),
+            json!(self.flags.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+        );
+        m.insert(
+            "flag_since".into(),
+            json!(self.flags.iter().map(|(_, s)| s).collect::<Vec<_>>()),
+        );
+        m.insert(
+            "outcome_events".into(),
+            json!(self.outcomes.iter().map(|o| &o.event).collect::<Vec<_>>()),
+        );
+        m.insert(
+            "outcome_success_properties".into(),
+            json!(
+                self.outcomes
+                    .iter()
+                    .map(|o| o.success_property.as_deref().unwrap_or(""))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        m.insert("since".into(), json!(since));
         m.insert("until".into(), json!(self.until));
         m
     }
 }
 
-/// One row of [`GUARD_QUERY`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One row of [`GUARD_QUERY`]: one arm of one flag, one outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GuardRow {
     /// Flag key.
     pub flag: String,
-    /// Variant (`true`/`false` for boolean flags).
+    /// Arm (`true`/`false` for boolean flags, a variant key, or [`MULTIPLE_VARIANTS`]).
     pub variant: String,
-    /// Outcome event name.
-    pub outcome_event: String,
-    /// Users exposed to this variant.
-    pub exposed_users: u64,
-    /// Outcome events sent by them after exposure.
-    pub outcome_events: u64,
-    /// Of those, successful ones.
+    /// Index of the outcome in [`GuardQuery::outcomes`], from 1.
+    pub outcome: u64,
+    /// Persons exposed to this arm.
+    pub users: u64,
+    /// Their `$feature_flag_called` events.
+    pub exposure_events: u64,
+    /// Persons with at least one outcome event after exposure.
+    pub users_with_events: u64,
+    /// Outcome events after exposure (`Σn`).
+    pub events: u64,
+    /// Of those, successes (`Σs`).
     pub successes: u64,
-    /// Exposed users with at least one outcome event.
-    pub users_with_outcome: u64,
+    /// `Σn²` over persons.
+    pub events_squared: u64,
+    /// `Σs²` over persons.
+    pub successes_squared: u64,
+    /// `Σn·s` over persons.
+    pub events_by_successes: u64,
 }
 
 #[derive(Deserialize)]
@@ -230,7 +279,8 @@ impl Client {
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
         };
-        let num = |v: Option<&Value>, path: &str| -> Result<u64> {
+        let num = |row: &Map<String, Value>, i: usize, column: &str| -> Result<u64> {
+            let v = row.get(column);
             match v {
                 Some(Value::Number(n)) => n.as_u64().ok_or(()),
                 Some(Value::String(s)) => s.parse().map_err(|_| ()),
@@ -238,7 +288,7 @@ impl Client {
             }
             .map_err(|()| Error::Decode {
                 route: ROUTE_QUERY,
-                path: path.to_owned(),
+                path: format!("results[{i}].{column}"),
                 message: "expected a non-negative integer".into(),
                 body_snippet: format!("{v:?}"),
             })
@@ -250,20 +300,15 @@ impl Client {
                 Ok(GuardRow {
                     flag: text(row.get("flag")),
                     variant: text(row.get("variant")),
-                    outcome_event: text(row.get("outcome_event")),
-                    exposed_users: num(
-                        row.get("exposed_users"),
-                        &format!("results[{i}].exposed_users"),
-                    )?,
-                    outcome_events: num(
-                        row.get("outcome_events"),
-                        &format!("results[{i}].outcome_events"),
-                    )?,
-                    successes: num(row.get("successes"), &format!("results[{i}].successes"))?,
-                    users_with_outcome: num(
-                        row.get("users_with_outcome"),
-                        &format!("results[{i}].users_with_outcome"),
-                    )?,
+                    outcome: num(row, i, "outcome")?,
+                    users: num(row, i, "users")?,
+                    exposure_events: num(row, i, "exposure_events")?,
+                    users_with_events: num(row, i, "users_with_events")?,
+                    events: num(row, i, "events")?,
+                    successes: num(row, i, "successes")?,
+                    events_squared: num(row, i, "events_squared")?,
+                    successes_squared: num(row, i, "successes_squared")?,
+                    events_by_successes: num(row, i, "events_by_successes")?,
                 })
             })
             .collect()

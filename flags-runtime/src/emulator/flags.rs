@@ -434,6 +434,17 @@ pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
         return Resp::validation("invalid_input", "Expected a JSON object.", None);
     };
     let before = state.flags[idx].clone();
+    if state.knobs.approval_required.contains(&before.key) {
+        // An approval policy gates changes to this flag: nothing is applied, a change request
+        // is opened (the exact body is unverified; see docs/posthog-api.md §1.4).
+        let change_request = state.id();
+        return Resp::json(
+            409,
+            &json!({ "type": "invalid_request", "code": "approval_required",
+                     "detail": "This change requires approval. A change request has been created.",
+                     "attr": null, "change_request_id": change_request }),
+        );
+    }
     let mut f = before.clone();
     if let Some(name) = body.get("name").and_then(Value::as_str) {
         // DRF's CharField trims surrounding whitespace (`trim_whitespace` defaults to true).
@@ -486,6 +497,12 @@ pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
             None,
         );
     }
+    if before.active
+        && !f.active
+        && let Some(r) = refuse_disable(state, &before)
+    {
+        return r;
+    }
     f.version = before.version + 1;
     f.updated_at = state.now_ms();
     let mut changes = Vec::new();
@@ -516,6 +533,48 @@ pub(crate) fn patch(state: &mut State, id: i64, body: &Value) -> Resp {
     let out = flag_json(state, &f);
     state.flags[idx] = f;
     Resp::ok(&out)
+}
+
+/// Whether a flag-type property in `filters` points at flag `id` (its `key` is the id, as a
+/// string or a number).
+fn depends_on(filters: &Value, id: i64) -> bool {
+    groups(filters).iter().any(|g| {
+        g["properties"].as_array().is_some_and(|props| {
+            props.iter().any(|p| {
+                p["type"] == "flag"
+                    && (p["key"].as_i64() == Some(id) || p["key"].as_str() == Some(&id.to_string()))
+            })
+        })
+    })
+}
+
+/// PostHog refuses to disable a flag that other active flags depend on (400, with the first
+/// five of them named).
+fn refuse_disable(state: &State, flag: &Flag) -> Option<Resp> {
+    let dependents: Vec<&Flag> = state
+        .flags
+        .iter()
+        .filter(|o| o.id != flag.id && o.active && !o.deleted && depends_on(&o.filters, flag.id))
+        .collect();
+    if dependents.is_empty() {
+        return None;
+    }
+    let mut names = dependents
+        .iter()
+        .take(5)
+        .map(|o| format!("{} (ID: {})", o.key, o.id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if dependents.len() > 5 {
+        names.push_str(&format!(", and {} more", dependents.len() - 5));
+    }
+    Some(Resp::validation(
+        "invalid_input",
+        &format!(
+            "Cannot disable this feature flag because other flags depend on it: {names}. Please update or disable the dependent flags first."
+        ),
+        None,
+    ))
 }
 
 fn activity_json(a: &Activity) -> Value {

@@ -901,6 +901,10 @@ fn seed_state(s: &mut State, body: &Value) -> Resp {
             .as_str()
             .and_then(state::parse_iso)
             .unwrap_or(now);
+        let updated_at = f["updated_at"]
+            .as_str()
+            .and_then(state::parse_iso)
+            .unwrap_or(created_at);
         s.flags.push(state::Flag {
             id,
             key: key.to_owned(),
@@ -916,7 +920,7 @@ fn seed_state(s: &mut State, body: &Value) -> Resp {
             tags: state::normalize_tags(f["tags"].as_array().map(Vec::as_slice).unwrap_or(&[])),
             version: f["version"].as_i64().unwrap_or(1),
             created_at,
-            updated_at: created_at,
+            updated_at,
             ensure_experience_continuity: f["ensure_experience_continuity"]
                 .as_bool()
                 .unwrap_or(false),

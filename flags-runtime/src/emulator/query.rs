@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::state::{Event, State, parse_iso};
-use crate::client::GUARD_QUERY;
+use crate::client::{GUARD_QUERY, MULTIPLE_VARIANTS};
 
 /// Error code of a query shape the emulator cannot compute.
 pub const UNSUPPORTED_CODE: &str = "emulator_unsupported_query";
@@ -54,16 +54,20 @@ pub(crate) fn run(state: &State, body: &Value) -> Result<Value, (u16, Value)> {
     let columns = [
         "flag",
         "variant",
-        "outcome_event",
-        "exposed_users",
-        "outcome_events",
+        "outcome",
+        "users",
+        "exposure_events",
+        "users_with_events",
+        "events",
         "successes",
-        "users_with_outcome",
+        "events_squared",
+        "successes_squared",
+        "events_by_successes",
     ];
     let types: Vec<Value> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| json!([c, if i < 3 { "String" } else { "UInt64" }]))
+        .map(|(i, c)| json!([c, if i < 2 { "String" } else { "UInt64" }]))
         .collect();
     Ok(json!({
         "columns": columns, "types": types, "results": rows, "hasMore": false, "limit": 50000,
@@ -108,88 +112,163 @@ fn to_string(v: &Value) -> String {
     }
 }
 
+/// The person behind a distinct id. The emulator keeps no identify or alias merges, so each
+/// distinct id is its own person, as in PostHog before any `$identify`.
+fn person_of(e: &Event) -> &str {
+    &e.distinct_id
+}
+
+/// `JSONExtractRaw(properties, key)`: the property's JSON text, `''` when absent.
+fn json_raw(properties: &Map<String, Value>, key: &str) -> String {
+    properties
+        .get(key)
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// `toDateTime(x)`: `None` (NULL) for what does not parse, which no comparison matches.
+fn datetime(v: Option<&Value>) -> Option<i64> {
+    parse_iso(&to_string(v?))
+}
+
+/// One exposed person of one flag.
+struct Exposed {
+    arms: BTreeSet<String>,
+    first: i64,
+    exposures: u64,
+}
+
+/// Per-arm, per-outcome sums over persons.
+#[derive(Default)]
+struct Sums {
+    users: u64,
+    exposure_events: u64,
+    users_with_events: u64,
+    events: u64,
+    successes: u64,
+    events_squared: u64,
+    successes_squared: u64,
+    events_by_successes: u64,
+}
+
 /// The guard query's semantics (documented on [`GUARD_QUERY`]).
 fn guard(events: &[Event], values: &Map<String, Value>) -> Result<Vec<Value>, (u16, Value)> {
-    let flag_keys: BTreeSet<String> = strings(placeholder(values, "flag_keys")?)
-        .into_iter()
-        .collect();
-    let outcome_events: BTreeSet<String> = strings(placeholder(values, "outcome_events")?)
-        .into_iter()
-        .collect();
-    let success_property = to_string(placeholder(values, "success_property")?);
-    // toDateTime of an unparsable string is NULL, and comparisons with NULL are false.
-    let since = parse_iso(&to_string(placeholder(values, "since")?));
-    let until = parse_iso(&to_string(placeholder(values, "until")?));
-    let (Some(since), Some(until)) = (since, until) else {
-        return Ok(Vec::new());
+    let flag_keys = strings(placeholder(values, "flag_keys")?);
+    let flag_since = match placeholder(values, "flag_since")? {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
     };
-    let in_window = |e: &Event| e.timestamp >= since && e.timestamp < until;
+    let outcome_events = strings(placeholder(values, "outcome_events")?);
+    let success_properties = strings(placeholder(values, "outcome_success_properties")?);
+    let since = datetime(Some(placeholder(values, "since")?));
+    let until = datetime(Some(placeholder(values, "until")?));
+    // indexOf gives the first position; arrayElement past the end gives '' (NULL as a time).
+    let start_of = |flag: &str| -> Option<i64> {
+        let i = flag_keys.iter().position(|k| k == flag)?;
+        datetime(flag_since.get(i))
+    };
 
-    // (flag, variant) → user → first exposure.
-    let mut exposed: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
-    for e in events
-        .iter()
-        .filter(|e| e.event == "$feature_flag_called" && in_window(e))
-    {
+    // (flag, person) → arms seen, first exposure, exposure events.
+    let mut exposed: BTreeMap<(String, String), Exposed> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.event == "$feature_flag_called") {
         let flag = to_string(e.properties.get("$feature_flag").unwrap_or(&Value::Null));
         if !flag_keys.contains(&flag) {
             continue;
         }
-        let variant = to_string(
+        let (Some(start), Some(until)) = (start_of(&flag), until) else {
+            continue;
+        };
+        if e.timestamp < start || e.timestamp >= until {
+            continue;
+        }
+        let arm = to_string(
             e.properties
                 .get("$feature_flag_response")
                 .unwrap_or(&Value::Null),
         );
-        let first = exposed
-            .entry((flag, variant))
-            .or_default()
-            .entry(e.distinct_id.clone())
-            .or_insert(e.timestamp);
-        *first = (*first).min(e.timestamp);
+        let entry = exposed
+            .entry((flag, person_of(e).to_owned()))
+            .or_insert(Exposed {
+                arms: BTreeSet::new(),
+                first: e.timestamp,
+                exposures: 0,
+            });
+        entry.arms.insert(arm);
+        entry.first = entry.first.min(e.timestamp);
+        entry.exposures += 1;
     }
-    // user → outcome events in the window.
-    let mut outcomes: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
-    for e in events
-        .iter()
-        .filter(|e| outcome_events.contains(&e.event) && in_window(e))
-    {
-        outcomes.entry(e.distinct_id.as_str()).or_default().push(e);
-    }
-    let mut rows = Vec::new();
-    for ((flag, variant), users) in &exposed {
-        for outcome in &outcome_events {
-            let (mut n_events, mut n_success, mut n_users) = (0u64, 0u64, 0u64);
-            for (user, first) in users {
-                let mine = outcomes
-                    .get(user.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                let hits: Vec<&&Event> = mine
-                    .iter()
-                    .filter(|e| &e.event == outcome && e.timestamp >= *first)
-                    .collect();
-                let successes = hits
-                    .iter()
-                    .filter(|e| {
-                        let v =
-                            to_string(e.properties.get(&success_property).unwrap_or(&Value::Null));
-                        v == "true" || v == "1"
-                    })
-                    .count() as u64;
-                n_events += hits.len() as u64;
-                n_success += successes;
-                n_users += u64::from(!hits.is_empty());
+    // person → (outcome index from 1, time, success) of outcome events in [since, until).
+    let mut outcomes: BTreeMap<&str, Vec<(usize, i64, bool)>> = BTreeMap::new();
+    if let (Some(since), Some(until)) = (since, until) {
+        for e in events
+            .iter()
+            .filter(|e| e.timestamp >= since && e.timestamp < until)
+        {
+            for (i, name) in outcome_events.iter().enumerate() {
+                if *name != e.event {
+                    continue;
+                }
+                let property = success_properties.get(i).map(String::as_str).unwrap_or("");
+                let success = property.is_empty()
+                    || matches!(
+                        json_raw(&e.properties, property).as_str(),
+                        "true" | "1" | "\"true\""
+                    );
+                outcomes
+                    .entry(person_of(e))
+                    .or_default()
+                    .push((i + 1, e.timestamp, success));
             }
-            rows.push(json!([
-                flag,
-                variant,
-                outcome,
-                users.len() as u64,
-                n_events,
-                n_success,
-                n_users
-            ]));
         }
     }
-    Ok(rows)
+    let mut sums: BTreeMap<(String, String, usize), Sums> = BTreeMap::new();
+    for ((flag, person), x) in &exposed {
+        let arm = if x.arms.len() > 1 {
+            MULTIPLE_VARIANTS.to_owned()
+        } else {
+            x.arms.iter().next().cloned().unwrap_or_default()
+        };
+        let mine = outcomes
+            .get(person.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for outcome in 1..=outcome_events.len() {
+            let (mut n, mut s) = (0u64, 0u64);
+            for (i, t, success) in mine {
+                if *i == outcome && *t >= x.first {
+                    n += 1;
+                    s += u64::from(*success);
+                }
+            }
+            let row = sums
+                .entry((flag.clone(), arm.clone(), outcome))
+                .or_default();
+            row.users += 1;
+            row.exposure_events += x.exposures;
+            row.users_with_events += u64::from(n > 0);
+            row.events += n;
+            row.successes += s;
+            row.events_squared += n * n;
+            row.successes_squared += s * s;
+            row.events_by_successes += n * s;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((flag, arm, outcome), r)| {
+            json!([
+                flag,
+                arm,
+                outcome,
+                r.users,
+                r.exposure_events,
+                r.users_with_events,
+                r.events,
+                r.successes,
+                r.events_squared,
+                r.successes_squared,
+                r.events_by_successes
+            ])
+        })
+        .collect())
 }

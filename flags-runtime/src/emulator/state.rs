@@ -185,6 +185,9 @@ pub struct Knobs {
     /// A broken server: every `next` link of the flag list points back at the first page, so a
     /// client that does not guard against a repeated cursor loops forever.
     pub repeat_cursor: bool,
+    /// Keys of flags an approval policy guards: every `PATCH` to them answers 409 and changes
+    /// nothing (PostHog opens a change request instead).
+    pub approval_required: Vec<String>,
     /// The Slack webhook sink (`POST /hooks/slack/…`) answers with this status instead of 200
     /// (e.g. 500, or 404 `no_service` as Slack does for a revoked webhook).
     pub slack_status: Option<u16>,

@@ -4,7 +4,8 @@ use std::collections::HashSet;
 
 use flags_runtime::client::{
     ActiveFilter, CaptureEvent, DefinitionsResponse, Error, FlagPatch, FlagType, FlagsRequest,
-    GUARD_QUERY, GuardQuery, GuardRow, ListExperiments, ListFlags, NewFlag, TagAction,
+    GUARD_QUERY, GuardOutcome, GuardQuery, GuardRow, ListExperiments, ListFlags, NewFlag,
+    TagAction,
 };
 use flags_runtime::emulator::{Knobs, UNSUPPORTED_CODE};
 use futures_util::TryStreamExt;
@@ -348,14 +349,22 @@ fn exposure(flag: &str, variant: Value, user: &str, ts: &str) -> Value {
 }
 
 fn guard_params() -> GuardQuery {
+    let evil = "o'brien\"; DROP TABLE events; --";
     GuardQuery {
-        flag_keys: vec![
-            "new_editor".into(),
-            "o'brien\"; DROP TABLE events; --".into(),
+        flags: vec![
+            ("new_editor".into(), "2026-01-01T00:00:00Z".into()),
+            (evil.into(), "2026-01-05T00:00:00Z".into()),
         ],
-        outcome_events: vec!["$exception".into(), "post/publish.completed".into()],
-        success_property: "success".into(),
-        since: "2026-01-01T00:00:00Z".into(),
+        outcomes: vec![
+            GuardOutcome {
+                event: "$exception".into(),
+                success_property: None,
+            },
+            GuardOutcome {
+                event: "post/publish.completed".into(),
+                success_property: Some("success".into()),
+            },
+        ],
         until: "2026-02-01T00:00:00Z".into(),
     }
 }
@@ -372,6 +381,16 @@ fn guard_events() -> Value {
             "u4",
             "2026-01-05T00:00:00Z"
         ),
+        // Before the second flag's own window: not counted.
+        exposure(
+            "o'brien\"; DROP TABLE events; --",
+            json!("test"),
+            "u4",
+            "2026-01-03T00:00:00Z"
+        ),
+        // u5 saw both arms: kept apart.
+        exposure("new_editor", json!(true), "u5", "2026-01-02T00:00:00Z"),
+        exposure("new_editor", json!(false), "u5", "2026-01-03T00:00:00Z"),
         exposure("unguarded", json!(true), "u1", "2026-01-02T00:00:00Z"),
         exposure("new_editor", json!(true), "late", "2026-03-01T00:00:00Z"),
         // u1: one exception before exposure (ignored), one after; two publishes, one successful.
@@ -408,15 +427,20 @@ fn guard_events() -> Value {
     ])
 }
 
-fn row(flag: &str, variant: &str, outcome: &str, n: [u64; 4]) -> GuardRow {
+/// A row: `[users, exposure_events, users_with_events, events, successes, Σn², Σs², Σns]`.
+fn row(flag: &str, variant: &str, outcome: u64, n: [u64; 8]) -> GuardRow {
     GuardRow {
         flag: flag.into(),
         variant: variant.into(),
-        outcome_event: outcome.into(),
-        exposed_users: n[0],
-        outcome_events: n[1],
-        successes: n[2],
-        users_with_outcome: n[3],
+        outcome,
+        users: n[0],
+        exposure_events: n[1],
+        users_with_events: n[2],
+        events: n[3],
+        successes: n[4],
+        events_squared: n[5],
+        successes_squared: n[6],
+        events_by_successes: n[7],
     }
 }
 
@@ -429,17 +453,17 @@ async fn guard_query_is_computed_from_events_with_values_placeholders() {
     assert_eq!(
         rows,
         vec![
-            row("new_editor", "false", "$exception", [1, 0, 0, 0]),
-            row(
-                "new_editor",
-                "false",
-                "post/publish.completed",
-                [1, 0, 0, 0]
-            ),
-            row("new_editor", "true", "$exception", [2, 1, 0, 1]),
-            row("new_editor", "true", "post/publish.completed", [2, 3, 2, 2]),
-            row(evil, "test", "$exception", [1, 0, 0, 0]),
-            row(evil, "test", "post/publish.completed", [1, 1, 1, 1]),
+            row("new_editor", "$multiple", 1, [1, 2, 0, 0, 0, 0, 0, 0]),
+            row("new_editor", "$multiple", 2, [1, 2, 0, 0, 0, 0, 0, 0]),
+            row("new_editor", "false", 1, [1, 1, 0, 0, 0, 0, 0, 0]),
+            row("new_editor", "false", 2, [1, 1, 0, 0, 0, 0, 0, 0]),
+            // u1's exception before exposure does not count; every exception is a "success".
+            row("new_editor", "true", 1, [2, 3, 1, 1, 1, 1, 1, 1]),
+            // u1: 2 publishes, 1 successful; u2: 1, successful ("true" as a string).
+            row("new_editor", "true", 2, [2, 3, 2, 3, 2, 5, 2, 3]),
+            row(evil, "test", 1, [1, 1, 0, 0, 0, 0, 0, 0]),
+            // success: 1 counts.
+            row(evil, "test", 2, [1, 1, 1, 1, 1, 1, 1, 1]),
         ]
     );
 }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flags_runtime::client::{
-    CaptureEvent, Client, Config, FlagPatch, FlagsRequest, GuardQuery, Limits, ListFlags, NewFlag,
-    RetryPolicy,
+    CaptureEvent, Client, Config, FlagPatch, FlagsRequest, GuardOutcome, GuardQuery, Limits,
+    ListFlags, NewFlag, RetryPolicy,
 };
 use flags_runtime::emulator::{ApiKey, Emulator, FaultKind, Faults, Knobs};
 use futures_util::TryStreamExt;
@@ -158,10 +158,11 @@ async fn canary_keys_never_leak() {
         .await
         .unwrap();
     let q = GuardQuery {
-        flag_keys: vec!["canary".into()],
-        outcome_events: vec!["e".into()],
-        success_property: "s".into(),
-        since: "2020-01-01".into(),
+        flags: vec![("canary".into(), "2020-01-01".into())],
+        outcomes: vec![GuardOutcome {
+            event: "e".into(),
+            success_property: Some("s".into()),
+        }],
         until: "2100-01-01".into(),
     };
     note(format!("{:?}", client.guard_query(&q).await.unwrap()));

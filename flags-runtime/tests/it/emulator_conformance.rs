@@ -399,6 +399,63 @@ async fn patch_is_partial_and_delete_is_refused() {
 }
 
 // §10.5 — activity.
+// §1.5 — disabling a flag other active flags depend on is refused (400); an approval policy
+// answers 409 and changes nothing; a seeded `updated_at` is kept.
+#[tokio::test]
+async fn disables_refused_by_dependents_and_approval_policies() {
+    let emu = Emulator::start().await.unwrap();
+    emu.seed(&json!({"flags": [
+        {"key": "base", "updated_at": "2026-01-02T00:00:00Z", "created_at": "2026-01-01T00:00:00Z"},
+        {"key": "gated"},
+    ]}))
+    .unwrap();
+    let (_, base) = call(&emu, "GET", &p("feature_flags/?key=base"), None).await;
+    let base = &base["results"][0];
+    assert_eq!(base["updated_at"], "2026-01-02T00:00:00.000000Z");
+    let base_id = base["id"].as_i64().unwrap();
+    let dependent = json!({"key": "dependent", "filters": {"groups": [{"properties": [
+        {"key": base_id.to_string(), "type": "flag", "value": true, "operator": "flag_evaluates_to"}
+    ], "rollout_percentage": 100}]}});
+    let (s, dep) = create(&emu, dependent).await;
+    assert_eq!(s, 201);
+    let (s, b) = call(
+        &emu,
+        "PATCH",
+        &p(&format!("feature_flags/{base_id}/")),
+        Some(json!({"active": false})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        b["detail"],
+        format!(
+            "Cannot disable this feature flag because other flags depend on it: dependent (ID: {}). Please update or disable the dependent flags first.",
+            dep["id"]
+        )
+    );
+    // Once the dependent is off, the disable goes through.
+    let dep_path = p(&format!("feature_flags/{}/", dep["id"]));
+    let (s, _) = call(&emu, "PATCH", &dep_path, Some(json!({"active": false}))).await;
+    assert_eq!(s, 200);
+    let base_path = p(&format!("feature_flags/{base_id}/"));
+    let (s, b) = call(&emu, "PATCH", &base_path, Some(json!({"active": false}))).await;
+    assert_eq!((s, b["active"].clone()), (200, json!(false)));
+
+    emu.set_knobs(Knobs {
+        approval_required: vec!["gated".into()],
+        ..Knobs::default()
+    });
+    let (_, gated) = call(&emu, "GET", &p("feature_flags/?key=gated"), None).await;
+    let gated_path = p(&format!("feature_flags/{}/", gated["results"][0]["id"]));
+    let (s, b) = call(&emu, "PATCH", &gated_path, Some(json!({"active": false}))).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("approval_required")));
+    let (_, after) = call(&emu, "GET", &gated_path, None).await;
+    assert_eq!(
+        (after["active"].clone(), after["version"].clone()),
+        (json!(true), json!(1))
+    );
+}
+
 #[tokio::test]
 async fn activity_is_paged_and_skips_patch_tags() {
     let emu = Emulator::start().await.unwrap();
@@ -634,7 +691,7 @@ async fn queries_answer_the_guard_shape_and_refuse_the_rest() {
         (400, Some(flags_runtime::emulator::UNSUPPORTED_CODE))
     );
     // The guard shape, also under /api/environments/, returns PostHog's response fields.
-    let values = json!({"flag_keys": ["f"], "outcome_events": ["$exception"], "success_property": "success", "since": "2026-01-01", "until": "2026-02-01"});
+    let values = json!({"flag_keys": ["f"], "flag_since": ["2026-01-01"], "outcome_events": ["$exception"], "outcome_success_properties": [""], "since": "2026-01-01", "until": "2026-02-01"});
     emu.seed(&json!({"events": [
         {"event": "$feature_flag_called", "distinct_id": "u", "timestamp": "2026-01-02T00:00:00Z", "properties": {"$feature_flag": "f", "$feature_flag_response": true}},
         {"event": "$exception", "distinct_id": "u", "timestamp": "2026-01-03T00:00:00Z"},
@@ -645,9 +702,9 @@ async fn queries_answer_the_guard_shape_and_refuse_the_rest() {
     assert_eq!(s, 200);
     assert_eq!(
         b["results"],
-        json!([["f", "true", "$exception", 1, 1, 0, 1]])
+        json!([["f", "true", 1, 1, 1, 1, 1, 1, 1, 1, 1]])
     );
-    assert_eq!(b["columns"][3], json!("exposed_users"));
+    assert_eq!(b["columns"][3], json!("users"));
     assert_eq!(b["hasMore"], json!(false));
     // refresh: async → 202, then the poll completes.
     let mut q = q;

@@ -15,9 +15,10 @@
 mod finding;
 mod tags;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures_util::TryStreamExt;
+use futures_util::future::try_join;
 
 pub use finding::{Finding, FindingCategory, FindingKind};
 pub use tags::{
@@ -38,18 +39,30 @@ pub struct Inventory {
 
 impl Inventory {
     /// Reads every flag of the project: the default list and the archived list, every page.
+    /// The two scans run side by side (each follows its own `next` links).
     pub async fn fetch(client: &Client) -> Result<Inventory, client::Error> {
-        let flags: Vec<FeatureFlag> = client
-            .list_flags(&ListFlags::everything())
-            .try_collect()
-            .await?;
+        let archived = ListFlags {
+            archived: Some(true),
+            ..ListFlags::default()
+        };
+        let (mut flags, archived): (Vec<FeatureFlag>, Vec<FeatureFlag>) = try_join(
+            client.list_flags(&ListFlags::default()).try_collect(),
+            client.list_flags(&archived).try_collect(),
+        )
+        .await?;
+        flags.extend(archived);
         Ok(Inventory::from_flags(flags))
     }
 
-    /// An inventory of these flags. Soft-deleted ones are dropped (PostHog does not list them);
-    /// if two flags share a key, the one that is not archived wins.
+    /// An inventory of these flags. Soft-deleted ones are dropped (PostHog does not list them),
+    /// a flag listed twice (archived between two scans) is kept once, and if two flags share a
+    /// key, the one that is not archived wins.
     pub fn from_flags(flags: Vec<FeatureFlag>) -> Inventory {
-        let flags: Vec<FeatureFlag> = flags.into_iter().filter(|f| !f.deleted).collect();
+        let mut ids = HashSet::with_capacity(flags.len());
+        let flags: Vec<FeatureFlag> = flags
+            .into_iter()
+            .filter(|f| !f.deleted && ids.insert(f.id))
+            .collect();
         let mut by_key: HashMap<String, usize> = HashMap::with_capacity(flags.len());
         for (i, f) in flags.iter().enumerate() {
             match by_key.get(&f.key) {

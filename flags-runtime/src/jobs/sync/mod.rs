@@ -1,9 +1,9 @@
 //! `flagsync sync`: keep PostHog in line with the registry. Plan first ([`plan()`]), from one
 //! read of every flag ([`Inventory`]); then apply ([`apply()`]) unless it is a dry run.
 //!
-//! - [`plan`]: the rules, and what is compared how.
+//! - [`mod@plan`]: the rules, and what is compared how.
 //! - [`batch`]: tag additions grouped into `bulk_update_tags` requests.
-//! - [`apply`]: the writes, concurrent within the client's limits, each failure recorded.
+//! - [`mod@apply`]: the writes, concurrent within the client's limits, each failure recorded.
 //! - [`report`]: the run's result.
 
 pub mod apply;
