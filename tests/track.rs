@@ -218,6 +218,30 @@ fn released_means_effectively_full_rollout_and_is_marked_once() {
 }
 
 #[test]
+fn a_dry_run_reports_but_neither_posts_nor_marks() {
+    let ph = Posthog::start();
+    ph.seed(
+        vec![flag(
+            "release_studio_rollout",
+            json!({ "groups": [condition(100)] }),
+        )],
+        vec![],
+    );
+    let url = ph.emu.slack_webhook_url();
+    for _ in 0..2 {
+        let out = ph.track(
+            &["--today", TODAY, "--dry-run", "--slack-webhook", &url],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("release_studio_rollout"));
+    }
+    assert!(ph.emu.slack_messages().is_empty());
+    assert!(ph.tags()["release_studio_rollout"].is_empty());
+    assert_eq!(ph.requests().get(BULK_TAGS), None);
+}
+
+#[test]
 fn the_release_date_is_read_back_from_the_tags_at_no_cost() {
     let ph = Posthog::start();
     ph.seed(

@@ -43,6 +43,9 @@ pub(crate) struct TrackArgs {
     /// The day to judge releases, staleness and expiry against (YYYY-MM-DD; default: today, UTC).
     #[arg(long, value_parser = Date::parse)]
     today: Option<Date>,
+    /// Report only: no Slack post and no tag written (the next run reports the same findings).
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// Prints the digest in `format`; the GitHub job summary is a file, so this can fail.
@@ -104,6 +107,17 @@ pub(crate) fn run(args: &TrackArgs, compiled: &'static crate::registry::Registry
             return Exit::Failed;
         }
         let findings = !scan.digest.is_empty();
+        if args.dry_run {
+            eprintln!(
+                "track: dry run; {} flags would be marked, nothing was posted or written",
+                scan.plan.flags()
+            );
+            return if findings {
+                Exit::Findings
+            } else {
+                Exit::Clean
+            };
+        }
         let run = track::tell_then_mark(&client, scan, slack.as_ref()).await;
         if let Some(e) = &run.notify_error {
             eprintln!("error: {e}; nothing was marked, the next run reports the same findings");
