@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use flags_codegen::date::Date;
 
 use super::Exit;
-use super::common::{PosthogArgs, RegistryArgs, runtime};
+use super::common::{PosthogArgs, RegistryArgs, connect};
 use crate::jobs::slack::SlackWebhook;
 use crate::jobs::track::{self, Digest, notify};
 
@@ -66,10 +66,7 @@ fn emit(digest: &Digest, format: TrackFormat) -> Result<(), notify::NotifyError>
 }
 
 pub(crate) fn run(args: &TrackArgs, compiled: &'static crate::registry::Registry) -> Exit {
-    let registry = match args.registry.registry(compiled) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    // The webhook first: a bad URL fails before anything is read.
     let slack = match SlackWebhook::from_option_or_env(args.slack_webhook.as_deref(), |name| {
         std::env::var(name).ok()
     }) {
@@ -80,12 +77,8 @@ pub(crate) fn run(args: &TrackArgs, compiled: &'static crate::registry::Registry
             return Exit::Failed;
         }
     };
-    let client = match args.posthog.client() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (registry, client, rt) = match connect(&args.registry, &args.posthog, compiled) {
+        Ok(setup) => setup,
         Err(code) => return code,
     };
     let today = args.today.unwrap_or_else(Date::today_utc);
