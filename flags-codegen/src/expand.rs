@@ -154,7 +154,7 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
     });
     let flag_variant = name.clone();
 
-    let (kind_impl, default_const, variant_enum) = if f.is_multivariate() {
+    let (kind_impl, default_const, variant_enum, value_type) = if f.is_multivariate() {
         let venum = ident(&f.variant_ident());
         let variants: Vec<(Ident, &str, u32)> = f
             .variants
@@ -238,9 +238,18 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
                     /// The variant the application gets when PostHog cannot answer.
                     pub const DEFAULT: #venum = #venum::#default_ident;
                 };
-                (kind_impl, default_const, enum_tokens)
+                let value_type = quote!(type Value = #venum; const DEFAULT_VALUE: #venum = #venum::#default_ident;);
+                (kind_impl, default_const, enum_tokens, value_type)
             }
-            _ => (TokenStream::new(), TokenStream::new(), TokenStream::new()),
+            _ => (
+                TokenStream::new(),
+                TokenStream::new(),
+                TokenStream::new(),
+                quote!(
+                    type Value = bool;
+                    const DEFAULT_VALUE: bool = false;
+                ),
+            ),
         }
     } else {
         let default = matches!(
@@ -258,7 +267,8 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
             /// The value the application gets when PostHog cannot answer.
             pub const DEFAULT: bool = #default;
         };
-        (kind_impl, default_const, TokenStream::new())
+        let value_type = quote!(type Value = bool; const DEFAULT_VALUE: bool = #default;);
+        (kind_impl, default_const, TokenStream::new(), value_type)
     };
     let index = Literal::usize_unsuffixed(index);
 
@@ -291,6 +301,7 @@ fn expand_flag(f: &Flag, index: usize, rt: &TokenStream) -> TokenStream {
         #[allow(deprecated)]
         impl #rt::FlagDef for #name {
             const KEY: &'static str = #key;
+            #value_type
             fn definition() -> &'static #rt::FlagDefinition {
                 &REGISTRY.flags[#index]
             }

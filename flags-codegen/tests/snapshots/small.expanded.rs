@@ -34,6 +34,8 @@ impl ReleaseStudioNewEditor {
 #[allow(deprecated)]
 impl ::flags_runtime::FlagDef for ReleaseStudioNewEditor {
     const KEY: &'static str = "release_studio_new_editor";
+    type Value = bool;
+    const DEFAULT_VALUE: bool = false;
     fn definition() -> &'static ::flags_runtime::FlagDefinition {
         &REGISTRY.flags[0]
     }
@@ -78,6 +80,8 @@ impl ExperimentAiModel {
 #[allow(deprecated)]
 impl ::flags_runtime::FlagDef for ExperimentAiModel {
     const KEY: &'static str = "experiment_ai_model";
+    type Value = ExperimentAiModelVariant;
+    const DEFAULT_VALUE: ExperimentAiModelVariant = ExperimentAiModelVariant::Control;
     fn definition() -> &'static ::flags_runtime::FlagDefinition {
         &REGISTRY.flags[1]
     }
