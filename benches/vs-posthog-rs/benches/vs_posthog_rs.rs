@@ -154,7 +154,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("vs_posthog_rs");
     group.throughput(Throughput::Elements(cases.len() as u64));
-    group.sample_size(10);
+    group.sample_size(20);
     group.bench_function("flags_runtime", |b| {
         b.iter(|| {
             for (flag, u) in &cases {
