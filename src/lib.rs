@@ -14,8 +14,8 @@
 flags_macros::include_flags!();
 
 pub use flags_runtime::{
-    BooleanFlag, Date, DefaultValue, FlagDef, FlagDefinition, FlagKind, FlagValueType,
-    FlagVariant, UnknownVariant, VariantFlag,
+    BooleanFlag, Date, DefaultValue, FlagDef, FlagDefinition, FlagKind, FlagValueType, FlagVariant,
+    UnknownVariant, VariantFlag,
 };
 
 /// Evaluating the flags in the application (see `flags_runtime::app`).

@@ -469,3 +469,19 @@ async fn a_slow_posthog_costs_the_remote_timeout_then_the_default() {
     );
     assert_eq!(flags.stats().remote_failures, 1);
 }
+
+#[tokio::test]
+async fn keys_never_show_in_debug_output() {
+    let emu = seeded().await;
+    let b = builder(connection(&emu));
+    let flags = b.clone().build().await.unwrap();
+    for text in [format!("{b:?}"), format!("{flags:?}")] {
+        assert!(!text.contains(emu.personal_api_key()), "{text}");
+        assert!(!text.contains(emu.project_api_key()), "{text}");
+    }
+    let redis =
+        flags_runtime::app::RedisDefinitionCache::new("redis://:hunter2@127.0.0.1:1/", "ns")
+            .unwrap();
+    assert!(!format!("{redis:?}").contains("hunter2"));
+    flags.shutdown().await;
+}
