@@ -14,6 +14,11 @@
 flags_macros::include_flags!();
 
 pub use flags_runtime::{
-    BooleanFlag, Date, DefaultValue, FlagDef, FlagDefinition, FlagKind, FlagVariant,
+    BooleanFlag, Date, DefaultValue, FlagDef, FlagDefinition, FlagKind, FlagValueType, FlagVariant,
     UnknownVariant, VariantFlag,
 };
+
+/// Evaluating the flags in the application (see `flags_runtime::app`).
+pub use flags_runtime::app::{EvalReason, FlagEvaluation, FlagsClient};
+/// What an evaluation is about: distinct id, person properties, groups, device id.
+pub use flags_runtime::eval::{EvalContext, Group, Properties};

@@ -118,6 +118,8 @@ macro_rules! __flags_common {
         #[allow(deprecated)]
         impl $crate::FlagDef for $name {
             const KEY: &'static str = $key;
+            type Value = $default_ty;
+            const DEFAULT_VALUE: $default_ty = $default_value;
             fn definition() -> &'static $crate::FlagDefinition {
                 &REGISTRY.flags[$index]
             }

@@ -194,18 +194,62 @@ impl FlagDefinition {
 pub trait FlagDef: Copy + Default + fmt::Debug + Send + Sync + 'static {
     /// The PostHog key.
     const KEY: &'static str;
+    /// The flag's value in Rust: `bool` for an on/off flag, the generated variant enum for a
+    /// multivariate one.
+    type Value: FlagValueType;
+    /// The yaml `default`, as [`FlagDef::Value`] (the same as `BooleanFlag::DEFAULT` or
+    /// `VariantFlag::DEFAULT`, for code generic over every flag).
+    const DEFAULT_VALUE: Self::Value;
     /// Everything the yaml says about the flag.
     fn definition() -> &'static FlagDefinition;
 }
 
+/// The Rust type of a flag's value ([`FlagDef::Value`]): `bool`, or a generated variant enum.
+/// Converts to and from the value PostHog evaluates ([`crate::eval::FlagValue`]).
+pub trait FlagValueType: Copy + Eq + std::hash::Hash + fmt::Debug + Send + Sync + 'static {
+    /// The value as PostHog spells it.
+    fn to_posthog(self) -> crate::eval::FlagValue<'static>;
+    /// Reads PostHog's answer, or `None` when it does not fit this type: for a variant enum, a
+    /// boolean or a variant the yaml does not declare. A boolean flag reads any variant as
+    /// `true`, as PostHog's SDKs do.
+    fn from_posthog(value: crate::eval::FlagValue<'_>) -> Option<Self>;
+}
+
+impl FlagValueType for bool {
+    fn to_posthog(self) -> crate::eval::FlagValue<'static> {
+        crate::eval::FlagValue::Bool(self)
+    }
+
+    fn from_posthog(value: crate::eval::FlagValue<'_>) -> Option<Self> {
+        Some(value.is_enabled())
+    }
+}
+
+impl<V: FlagVariant> FlagValueType for V {
+    fn to_posthog(self) -> crate::eval::FlagValue<'static> {
+        crate::eval::FlagValue::Variant(self.as_str())
+    }
+
+    fn from_posthog(value: crate::eval::FlagValue<'_>) -> Option<Self> {
+        match value {
+            // A linear scan: a flag has a handful of variants, and `FromStr` would allocate
+            // its error.
+            crate::eval::FlagValue::Variant(key) => {
+                V::ALL.iter().copied().find(|v| v.as_str() == key)
+            }
+            crate::eval::FlagValue::Bool(_) => None,
+        }
+    }
+}
+
 /// An on/off flag.
-pub trait BooleanFlag: FlagDef {
+pub trait BooleanFlag: FlagDef<Value = bool> {
     /// The value used when PostHog cannot answer.
     const DEFAULT: bool;
 }
 
 /// A flag with variants; `Variant` is its generated exhaustive enum.
-pub trait VariantFlag: FlagDef {
+pub trait VariantFlag: FlagDef<Value = <Self as VariantFlag>::Variant> {
     /// The generated variant enum.
     type Variant: FlagVariant;
     /// The variant used when PostHog cannot answer.

@@ -19,7 +19,7 @@ mod error;
 mod flags;
 mod limit;
 mod models;
-mod public;
+pub(crate) mod public;
 mod query;
 mod retry;
 

@@ -431,6 +431,9 @@ pub struct FlagsRequest {
     /// Evaluate only these flags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag_keys: Option<Vec<String>>,
+    /// The device id, for flags that bucket by device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 /// The answer of `/flags?v=2`.
@@ -448,6 +451,9 @@ pub struct FlagsResponse {
     /// Request id.
     #[serde(default, rename = "requestId")]
     pub request_id: Option<String>,
+    /// When PostHog evaluated, in ms since the epoch.
+    #[serde(default, rename = "evaluatedAt")]
+    pub evaluated_at: Option<i64>,
 }
 
 /// One flag's evaluation in [`FlagsResponse`].

@@ -2,6 +2,9 @@
 //! Nothing of our own is mocked. Tests assert counts and states, never timings.
 #![allow(clippy::unwrap_used)]
 
+mod app_client;
+mod app_emulator;
+mod app_registry;
 mod client_calls;
 mod client_config;
 mod client_redaction;
