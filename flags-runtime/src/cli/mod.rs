@@ -6,6 +6,7 @@
 
 mod check;
 mod common;
+mod demo;
 mod emulator;
 mod eval;
 mod guard;
@@ -70,6 +71,8 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Judge guarded rollouts (one HogQL query) and disable enforced regressions.
     Guard(guard::GuardArgs),
+    /// Run check, sync and guard against a seeded local PostHog emulator, step by step.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs `flagsync` with the process arguments. `registry` is the one compiled into the
@@ -102,5 +105,6 @@ where
         Command::Emulator(args) => emulator::run(&args),
         Command::Sync(args) => sync::run(&args, registry),
         Command::Guard(args) => guard::run(&args, registry),
+        Command::Demo(args) => demo::run(&args, registry),
     }
 }
