@@ -76,3 +76,13 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, super::Exit> {
             super::Exit::Failed
         })
 }
+
+/// What a job that talks to PostHog starts from: its registry, a client and a runtime. Each
+/// failure is already reported on stderr.
+pub(crate) fn connect(
+    registry: &RegistryArgs,
+    posthog: &PosthogArgs,
+    compiled: &'static Registry,
+) -> Result<(&'static Registry, Client, tokio::runtime::Runtime), super::Exit> {
+    Ok((registry.registry(compiled)?, posthog.client()?, runtime()?))
+}

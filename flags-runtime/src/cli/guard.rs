@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{PosthogArgs, RegistryArgs, runtime};
+use super::common::{PosthogArgs, RegistryArgs, connect};
 use super::{Exit, Format};
 use crate::client::Client;
 use crate::jobs::guard::{self, GuardOptions, RunClock, alert, audit, report::GuardReport};
@@ -67,16 +67,8 @@ fn annotate(report: &GuardReport) {
 /// Runs `flagsync guard`. The Slack webhook comes only from `SLACK_WEBHOOK_URL` (a URL with a
 /// token, kept off the command line).
 pub(crate) fn run(args: &GuardArgs, compiled: &'static Registry) -> Exit {
-    let registry = match args.registry.registry(compiled) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    let client = match args.posthog.client() {
-        Ok(c) => c,
-        Err(exit) => return exit,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (registry, client, rt) = match connect(&args.registry, &args.posthog, compiled) {
+        Ok(parts) => parts,
         Err(exit) => return exit,
     };
     let options = GuardOptions {

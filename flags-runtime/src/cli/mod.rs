@@ -12,6 +12,7 @@ mod eval;
 mod guard;
 mod output;
 mod sync;
+mod track;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,8 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Judge guarded rollouts (one HogQL query) and disable enforced regressions.
     Guard(guard::GuardArgs),
+    /// Report released, stale and expired flags, orphans and naming violations, by owner.
+    Track(track::TrackArgs),
     /// Run check, sync and guard against a seeded local PostHog emulator, step by step.
     Demo(demo::DemoArgs),
 }
@@ -105,6 +108,7 @@ where
         Command::Emulator(args) => emulator::run(&args),
         Command::Sync(args) => sync::run(&args, registry),
         Command::Guard(args) => guard::run(&args, registry),
+        Command::Track(args) => track::run(&args, registry),
         Command::Demo(args) => demo::run(&args, registry),
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::common::{PosthogArgs, RegistryArgs, runtime};
+use super::common::{PosthogArgs, RegistryArgs, connect};
 use super::output::{escape_data, escape_property};
 use super::{Exit, Format};
 use crate::client::Client;
@@ -59,16 +59,8 @@ impl FailOn {
 }
 
 pub(crate) fn run(args: &SyncArgs, compiled: &'static Registry) -> Exit {
-    let registry = match args.registry.registry(compiled) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    let client = match args.posthog.client() {
-        Ok(c) => c,
-        Err(exit) => return exit,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (registry, client, rt) = match connect(&args.registry, &args.posthog, compiled) {
+        Ok(parts) => parts,
         Err(exit) => return exit,
     };
     let file = match &args.registry.file {

@@ -39,7 +39,7 @@ pub use config::{
 pub use error::{BoxError, Error, HttpMethod, Result};
 pub use limit::{LimitClass, Limits, Rate};
 pub use models::*;
-pub use query::{GUARD_QUERY, GuardOutcome, GuardQuery, GuardRow, MULTIPLE_VARIANTS};
+pub use query::{GUARD_QUERY, GuardOutcome, GuardQuery, GuardRow, MULTIPLE_VARIANTS, OutcomeSums};
 pub use retry::{RetryPolicy, wait_from_detail, wait_from_retry_after};
 
 /// The PostHog client. Cheap to clone; clones share the rate limiter and connection pool.

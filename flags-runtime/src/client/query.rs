@@ -177,9 +177,16 @@ pub struct GuardRow {
     pub users: u64,
     /// Their `$feature_flag_called` events.
     pub exposure_events: u64,
-    /// Persons with at least one outcome event after exposure.
+    /// The outcome's per-person sums in this arm.
+    pub sums: OutcomeSums,
+}
+
+/// One outcome's per-person sums in one arm, after each person's first exposure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutcomeSums {
+    /// Persons with at least one outcome event.
     pub users_with_events: u64,
-    /// Outcome events after exposure (`Σn`).
+    /// Outcome events (`Σn`).
     pub events: u64,
     /// Of those, successes (`Σs`).
     pub successes: u64,
@@ -303,12 +310,14 @@ impl Client {
                     outcome: num(row, i, "outcome")?,
                     users: num(row, i, "users")?,
                     exposure_events: num(row, i, "exposure_events")?,
-                    users_with_events: num(row, i, "users_with_events")?,
-                    events: num(row, i, "events")?,
-                    successes: num(row, i, "successes")?,
-                    events_squared: num(row, i, "events_squared")?,
-                    successes_squared: num(row, i, "successes_squared")?,
-                    events_by_successes: num(row, i, "events_by_successes")?,
+                    sums: OutcomeSums {
+                        users_with_events: num(row, i, "users_with_events")?,
+                        events: num(row, i, "events")?,
+                        successes: num(row, i, "successes")?,
+                        events_squared: num(row, i, "events_squared")?,
+                        successes_squared: num(row, i, "successes_squared")?,
+                        events_by_successes: num(row, i, "events_by_successes")?,
+                    },
                 })
             })
             .collect()

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use flags_runtime::client::{
     ActiveFilter, CaptureEvent, DefinitionsResponse, Error, FlagPatch, FlagType, FlagsRequest,
     GUARD_QUERY, GuardOutcome, GuardQuery, GuardRow, ListExperiments, ListFlags, NewFlag,
-    TagAction,
+    OutcomeSums, TagAction,
 };
 use flags_runtime::emulator::{Knobs, UNSUPPORTED_CODE};
 use futures_util::TryStreamExt;
@@ -435,12 +435,14 @@ fn row(flag: &str, variant: &str, outcome: u64, n: [u64; 8]) -> GuardRow {
         outcome,
         users: n[0],
         exposure_events: n[1],
-        users_with_events: n[2],
-        events: n[3],
-        successes: n[4],
-        events_squared: n[5],
-        successes_squared: n[6],
-        events_by_successes: n[7],
+        sums: OutcomeSums {
+            users_with_events: n[2],
+            events: n[3],
+            successes: n[4],
+            events_squared: n[5],
+            successes_squared: n[6],
+            events_by_successes: n[7],
+        },
     }
 }
 

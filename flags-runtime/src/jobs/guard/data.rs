@@ -70,17 +70,7 @@ pub fn flag_data(rows: &[GuardRow], flag: &str, outcomes: &[u64]) -> FlagData {
                 exposure_events: first.map_or(0, |r| r.exposure_events),
                 metrics: outcomes
                     .iter()
-                    .map(|i| {
-                        rows.get(i)
-                            .map_or_else(OutcomeSums::default, |r| OutcomeSums {
-                                users_with_events: r.users_with_events,
-                                events: r.events,
-                                successes: r.successes,
-                                events_squared: r.events_squared,
-                                successes_squared: r.successes_squared,
-                                events_by_successes: r.events_by_successes,
-                            })
-                    })
+                    .map(|i| rows.get(i).map_or_else(OutcomeSums::default, |r| r.sums))
                     .collect(),
             };
             (arm.to_owned(), data)

@@ -99,22 +99,7 @@ pub struct FlagSpec {
     pub alpha: f64,
 }
 
-/// One metric's per-person sums in one arm (the query's columns).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct OutcomeSums {
-    /// Persons with at least one event.
-    pub users_with_events: u64,
-    /// Events (`Σn`).
-    pub events: u64,
-    /// Successful events (`Σs`).
-    pub successes: u64,
-    /// `Σn²`.
-    pub events_squared: u64,
-    /// `Σs²`.
-    pub successes_squared: u64,
-    /// `Σn·s`.
-    pub events_by_successes: u64,
-}
+pub use crate::client::OutcomeSums;
 
 /// One arm's numbers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -397,22 +382,7 @@ mod tests {
     use super::*;
 
     fn spec() -> FlagSpec {
-        FlagSpec {
-            arms: Arms {
-                control: "false".into(),
-                treatments: vec!["true".into()],
-                expected: Some(vec![0.5, 0.5]),
-            },
-            metrics: vec![Metric {
-                outcome: GuardOutcome {
-                    event: EXCEPTION_EVENT.into(),
-                    success_property: None,
-                },
-                kind: MetricKind::AffectedUsers,
-                harm: Harm::Increase,
-            }],
-            alpha: 0.05,
-        }
+        super::super::sim::spec(0.05)
     }
 
     fn arm(users: u64, affected: u64) -> ArmData {

@@ -246,7 +246,8 @@ pub fn toolkit_alarm(control: (u64, u64, u64), treatment: (u64, u64, u64)) -> Op
     Some(if c == 0.0 { t > 0.01 } else { t / c >= 2.0 })
 }
 
-fn spec(alpha: f64) -> FlagSpec {
+/// A boolean flag split 50/50 with the `$exception` metric alone: what the simulation judges.
+pub(crate) fn spec(alpha: f64) -> FlagSpec {
     FlagSpec {
         arms: Arms {
             control: "false".into(),
