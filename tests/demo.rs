@@ -36,7 +36,7 @@ fn step(title: &str) -> &'static str {
 fn the_demo_runs_every_step_and_exits_0() {
     let (code, text) = demo();
     assert_eq!(*code, Some(0), "{text}");
-    assert!(text.contains("demo done: 5 steps ran"), "{text}");
+    assert!(text.contains("demo done: 7 steps ran"), "{text}");
     assert!(!text.contains("error:"), "{text}");
 }
 
@@ -107,6 +107,46 @@ fn the_second_sync_writes_nothing() {
         again.contains(
             "requests to PostHog: 2\n     2  GET    /api/projects/{id}/feature_flags/\nexit code 0"
         ),
+        "{again}"
+    );
+}
+
+#[test]
+fn track_finds_releases_the_stale_and_the_expired_flag_and_marks_them() {
+    let track = step("track: the lifecycle digest");
+    for line in [
+        "released  release_studio_comments: released to everyone",
+        "released  experiment_ai_summary_model: its experiment ended on 2027-01-13",
+        "stale     release_ai_inline_suggestions: released 60 days ago (2026-11-17)",
+        "expired   release_ai_inline_suggestions: expired on 2027-01-15",
+        "orphan    release_studio_new_editor_v1",
+        "orphan    checkout-v2-beta",
+        "naming    checkout-v2-beta",
+        "archived_key release_auth_passkeys",
+        "track: digest posted to Slack",
+        "track: recorded the notices of 3 flags",
+    ] {
+        assert!(track.contains(line), "{line:?} missing in:\n{track}");
+    }
+    assert!(
+        track.contains("bulk_update_tags/"),
+        "marks are written in bulk:\n{track}"
+    );
+}
+
+#[test]
+fn the_second_track_run_costs_only_list_pages() {
+    let again = step("track again: only list pages");
+    assert!(
+        again.contains(
+            "requests to PostHog: 3\n     1  GET    /api/projects/{id}/experiments/\n     2  GET    /api/projects/{id}/feature_flags/\n"
+        ),
+        "{again}"
+    );
+    assert!(!again.contains("released  "), "{again}");
+    assert!(!again.contains("stale     "), "{again}");
+    assert!(
+        again.contains("expired   release_ai_inline_suggestions"),
         "{again}"
     );
 }

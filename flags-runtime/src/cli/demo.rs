@@ -1,8 +1,8 @@
 //! `flagsync demo`: the whole tool on a local PostHog, no account needed. Starts the emulator in
 //! this process, seeds it with a project that has something for every job to find
-//! ([`seed`]), then runs check, sync (plan, apply, again) and guard with the registry compiled
-//! into `flagsync`, each through the same code and report as its own command, and prints the
-//! requests each step cost.
+//! ([`seed`]), then runs check, sync (plan, apply, again), track (twice) and guard with the
+//! registry compiled into `flagsync`, each through the same code and report as its own command,
+//! and prints the requests each step cost.
 //!
 //! Exit codes: `0` the demo ran (the findings it shows are the point), `1` a step failed.
 
@@ -15,6 +15,7 @@ use flags_codegen::date::Date;
 use serde_json::Value;
 
 use super::common::runtime;
+use super::track::TrackFormat;
 use super::{Exit, Format};
 use crate::client::{CaptureEvent, Client};
 use crate::emulator::{Emulator, RequestLog};
@@ -88,7 +89,7 @@ struct Demo {
 }
 
 /// The steps, for the "n/N" in each header.
-const STEPS: usize = 5;
+const STEPS: usize = 7;
 
 impl Demo {
     async fn play(&mut self) -> Exit {
@@ -110,6 +111,8 @@ impl Demo {
         self.sync_plan().await;
         self.sync_apply().await;
         self.sync_again().await;
+        self.track(today).await;
+        self.track_again(today).await;
         self.guard().await;
         self.outro()
     }
@@ -129,7 +132,9 @@ impl Demo {
             r.source
         );
         eprintln!("Story day: {today}, {why}.");
-        eprintln!("Check judges dates against it; the guard judges events captured just now.");
+        eprintln!(
+            "Check and track judge dates against it; the guard judges events captured just now."
+        );
         eprintln!();
         eprintln!(
             "Against your own project, every command below reads PostHog from the environment:"
@@ -296,6 +301,63 @@ impl Demo {
         self.expect_no_writes("second sync", &log);
     }
 
+    fn slack(&self) -> Option<SlackWebhook> {
+        match SlackWebhook::new(self.emu.slack_webhook_url()) {
+            Ok(hook) => Some(hook),
+            Err(e) => {
+                eprintln!("error: the emulator's Slack sink: {e}");
+                None
+            }
+        }
+    }
+
+    async fn run_track(&self, today: Date) -> Exit {
+        super::track::track_and_report(
+            &self.client,
+            self.registry,
+            today,
+            TrackFormat::Human,
+            self.slack().as_ref(),
+            false,
+        )
+        .await
+    }
+
+    async fn track(&mut self, today: Date) {
+        self.header(
+            "track: the lifecycle digest",
+            "Released flags (PostHog's full rollout, or an ended experiment), stale and expired ones,\n\
+             orphans and naming violations, by owner. It tells Slack first, then records the\n\
+             notices as tags: a notice that was not delivered is never marked as told.",
+            &format!(
+                "SLACK_WEBHOOK_URL=https://hooks.slack.com/… cargo run --bin flagsync -- track --today {today}"
+            ),
+        );
+        let slack_before = self.emu.slack_messages().len();
+        let exit = self.run_track(today).await;
+        eprintln!();
+        self.print_slack(slack_before, false);
+        self.footer("track", exit);
+    }
+
+    async fn track_again(&mut self, today: Date) {
+        self.header(
+            "track again: only list pages",
+            "The marks are tags, and tags come with the flag list: a repeat run reads the list pages\n\
+             and writes nothing. Expired flags, orphans and naming violations stay in the digest\n\
+             until someone acts.",
+            &format!(
+                "SLACK_WEBHOOK_URL=https://hooks.slack.com/… cargo run --bin flagsync -- track --today {today}"
+            ),
+        );
+        let slack_before = self.emu.slack_messages().len();
+        let exit = self.run_track(today).await;
+        eprintln!();
+        self.print_slack(slack_before, false);
+        let log = self.footer("second track", exit);
+        self.expect_no_writes("second track", &log);
+    }
+
     async fn guard(&mut self) {
         let events = seed::traffic(&self.cast, now_ms());
         self.header(
@@ -312,6 +374,7 @@ impl Demo {
         self.emu.clear_log();
         let audit = audit_path();
         let slack = Some(SlackWebhook::new(self.emu.slack_webhook_url()));
+        let slack_before = self.emu.slack_messages().len();
         let exit = super::guard::guard_and_report(
             &self.client,
             self.registry,
@@ -330,7 +393,7 @@ impl Demo {
         eprintln!(
             "audit record: {records} lines appended (flagsync-guard-audit.jsonl; the demo's is a temporary file)"
         );
-        self.print_slack();
+        self.print_slack(slack_before, true);
         self.print_regressing_state();
         self.footer("guard", exit);
     }
@@ -353,14 +416,29 @@ impl Demo {
         true
     }
 
-    fn print_slack(&self) {
+    /// Prints the Slack messages received since the first `from`: every header and section
+    /// line with `detail`, else each message's headline and size.
+    fn print_slack(&self, from: usize, detail: bool) {
         let messages = self.emu.slack_messages();
+        let new = messages.get(from..).unwrap_or_default();
         eprintln!(
             "Slack (the emulator's webhook sink) received {} message(s):",
-            messages.len()
+            new.len()
         );
-        for m in &messages {
-            for block in m["blocks"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        for m in new {
+            let blocks = m["blocks"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if !detail {
+                eprintln!(
+                    "  | {} ({} blocks)",
+                    m["text"].as_str().unwrap_or_default(),
+                    blocks.len()
+                );
+                continue;
+            }
+            for block in blocks {
                 let text = match block["type"].as_str() {
                     Some("header" | "section") => block["text"]["text"].as_str(),
                     _ => None,
@@ -394,11 +472,11 @@ impl Demo {
         let writes: u64 = log
             .counts
             .iter()
-            .filter(|(route, _)| !route.starts_with("GET "))
+            .filter(|(route, _)| !route.starts_with("GET ") && !is_slack(route))
             .map(|(_, n)| n)
             .sum();
         if writes > 0 {
-            eprintln!("unexpected: {name} sent {writes} writes");
+            eprintln!("unexpected: {name} sent {writes} writes to PostHog");
             self.failures.push(format!("{name} wrote to PostHog"));
         }
     }
@@ -426,6 +504,11 @@ fn audit_path() -> PathBuf {
     ))
 }
 
+/// Whether a request-log route (`"POST /hooks/slack/…"`) is the Slack webhook sink's.
+fn is_slack(route: &str) -> bool {
+    route.contains(" /hooks/slack/")
+}
+
 /// Prints the requests of `log` per route: PostHog's, then the Slack webhook's.
 fn print_requests(log: &RequestLog) {
     type Routes<'a> = Vec<(&'a str, u64)>;
@@ -433,7 +516,7 @@ fn print_requests(log: &RequestLog) {
         .counts
         .iter()
         .map(|(route, n)| (route.as_str(), *n))
-        .partition(|(route, _)| route.contains(" /hooks/slack/"));
+        .partition(|(route, _)| is_slack(route));
     for (service, routes) in [("PostHog", posthog), ("Slack", slack)] {
         let total: u64 = routes.iter().map(|(_, n)| n).sum();
         if total == 0 {

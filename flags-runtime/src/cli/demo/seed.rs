@@ -7,13 +7,12 @@ use serde_json::{Map, Value, json};
 use crate::client::CaptureEvent;
 use crate::jobs::guard::time::format_ms;
 use crate::jobs::inventory::desired_tags;
-use crate::registry::{Date, FlagDefinition, FlagKind, Lifetime, Registry};
+use crate::jobs::track::detect;
+use crate::jobs::track::marks::{RELEASED_TAG, released_at_tag};
+use crate::registry::{Date, FlagDefinition, FlagKind, Registry};
 
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 1_440 * MINUTE;
-
-/// Lifecycles whose released flags go stale (track's rule).
-const STALE_LIFECYCLES: [&str; 2] = ["release", "experiment"];
 
 /// Persons per 100 percentage points of a split in the guard's traffic (400 at 50%).
 const PERSONS_PER_PERCENT: usize = 8;
@@ -31,8 +30,8 @@ pub(super) struct Cast {
     /// The first `experiment` flag (else the first multivariate one): its experiment has ended.
     /// Healthy traffic when it is guarded.
     pub(super) experiment: Option<&'static FlagDefinition>,
-    /// A release or experiment flag with a lifetime in days, released (100%) longer ago than that
-    /// and marked released by an earlier track run.
+    /// A flag that goes stale (a release or experiment flag with a lifetime in days), released
+    /// (100%) longer ago than that and marked released by an earlier track run.
     pub(super) stale: Option<(&'static FlagDefinition, u32)>,
     /// A release flag just rolled out to 100% with no description in PostHog.
     pub(super) released: Option<&'static FlagDefinition>,
@@ -84,16 +83,9 @@ impl Cast {
     }
 }
 
-/// Days after its release a flag of `def`'s lifecycle goes stale, if it ever does.
+/// Days after its release `def` goes stale, if it ever does (track's rule).
 fn stale_after(registry: &Registry, def: &FlagDefinition) -> Option<u32> {
-    let lifecycle = def.lifecycle?;
-    if !STALE_LIFECYCLES.contains(&lifecycle) {
-        return None;
-    }
-    match registry.lifetime_of(lifecycle)? {
-        Lifetime::Days(d) => Some(d),
-        Lifetime::Never => None,
-    }
+    detect::stale_after(registry, def.lifecycle)
 }
 
 /// The day the demo's story is set: the day after the registry's first expiry (so check and
@@ -200,8 +192,8 @@ pub(super) fn project(cast: &Cast, today: Date, now_ms: i64) -> Value {
     if let Some((def, lifetime)) = cast.stale {
         let released = today.add_days(-stale_released_days_ago(lifetime));
         let mut tags = in_line_tags(def);
-        tags.push("released-detected-v1".to_owned());
-        tags.push(format!("released-at:{released}"));
+        tags.push(RELEASED_TAG.to_owned());
+        tags.push(released_at_tag(released));
         let f = flag(
             def.key,
             def.description.trim(),
