@@ -74,7 +74,7 @@ enum Command {
     Guard(guard::GuardArgs),
     /// Report released, stale and expired flags, orphans and naming violations, by owner.
     Track(track::TrackArgs),
-    /// Run check, sync and guard against a seeded local PostHog emulator, step by step.
+    /// Run check, sync, track and guard against a seeded local PostHog emulator, step by step.
     Demo(demo::DemoArgs),
 }
 
