@@ -22,7 +22,7 @@ fn the_repository_registry_is_clean() {
     assert_eq!(out.status.code(), Some(0), "{report}");
     assert_eq!(report["errors"], 0);
     assert_eq!(report["findings"], 0);
-    assert_eq!(report["flags"], 6);
+    assert_eq!(report["flags"], 8);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `flagsync check`: validate `flags.yaml` offline with the compiler's own diagnostics, plus
 //! governance findings that never break a build.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use flags_codegen::date::Date;
@@ -29,8 +29,18 @@ fn parse_date(s: &str) -> Result<Date, String> {
 }
 
 pub(crate) fn run(args: &CheckArgs) -> Exit {
-    let name = args.file.display().to_string();
-    let text = match std::fs::read_to_string(&args.file) {
+    check_file(
+        &args.file,
+        args.format,
+        args.today.unwrap_or_else(Date::today_utc),
+    )
+}
+
+/// Checks the registry in `file` on day `today` and prints the report in `format`: what
+/// `flagsync check` does (the demo runs it on the registry compiled into `flagsync`).
+pub(crate) fn check_file(file: &Path, format: Format, today: Date) -> Exit {
+    let name = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot read the flag registry {name}: {e}");
@@ -42,10 +52,7 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
     let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
     let flags = parsed.registry.as_ref().map_or(0, |r| r.flags.len());
     if let (Some(registry), false) = (&parsed.registry, has_errors) {
-        diagnostics.extend(governance::findings(
-            registry,
-            args.today.unwrap_or_else(Date::today_utc),
-        ));
+        diagnostics.extend(governance::findings(registry, today));
     }
     let report = Report {
         file: &name,
@@ -53,7 +60,7 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
         flags,
         diagnostics: &diagnostics,
     };
-    emit(&report, args.format);
+    emit(&report, format);
     if diagnostics.is_empty() {
         Exit::Clean
     } else {

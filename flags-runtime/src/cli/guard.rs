@@ -5,15 +5,16 @@
 //! a block; `1` the run could not judge (PostHog unreachable, the query refused) or could not
 //! record (audit file, Slack).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 
 use super::common::{PosthogArgs, RegistryArgs, connect};
 use super::{Exit, Format};
+use crate::client::Client;
 use crate::jobs::guard::{self, GuardOptions, RunClock, alert, audit, report::GuardReport};
-use crate::jobs::slack::SlackWebhook;
+use crate::jobs::slack::{SlackError, SlackWebhook};
 use crate::registry::Registry;
 
 /// `flagsync guard` arguments.
@@ -76,59 +77,80 @@ pub(crate) fn run(args: &GuardArgs, compiled: &'static Registry) -> Exit {
         max_disables: args.max_disables,
         dry_run: args.dry_run,
     };
-    let clock = RunClock::now();
-    rt.block_on(async {
-        let report = match guard::run(&client, registry, &options, &clock).await {
-            Ok(r) => r,
+    let slack = SlackWebhook::from_option_or_env(None, |n| std::env::var(n).ok());
+    rt.block_on(guard_and_report(
+        &client,
+        registry,
+        &options,
+        &RunClock::now(),
+        &args.audit_log,
+        slack,
+        args.format,
+    ))
+}
+
+/// One guard run, as `flagsync guard` does it once it has a client: judge (and disable),
+/// append the audit record to `audit_log`, post the alert to `slack` (if any), print the report
+/// in `format`. Returns its exit code.
+pub(crate) async fn guard_and_report(
+    client: &Client,
+    registry: &'static Registry,
+    options: &GuardOptions,
+    clock: &RunClock,
+    audit_log: &Path,
+    slack: Option<Result<SlackWebhook, SlackError>>,
+    format: Format,
+) -> Exit {
+    let report = match guard::run(client, registry, options, clock).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: guard could not judge any flag: {e}");
+            let info = guard::run_info(options, clock, 0);
+            if let Err(io) = audit::append_failure(audit_log, &info, &e.to_string()) {
+                eprintln!("error: cannot append to {}: {io}", audit_log.display());
+            }
+            return Exit::Failed;
+        }
+    };
+    let mut failed = false;
+    if let Err(e) = audit::append(audit_log, &report) {
+        eprintln!("error: cannot append to {}: {e}", audit_log.display());
+        failed = true;
+    }
+    if let Some(message) = alert::message(&report) {
+        match slack {
+            Some(Ok(hook)) => {
+                if let Err(e) = hook.post(&message).await {
+                    eprintln!("error: the Slack alert was not delivered: {e}");
+                    failed = true;
+                }
+            }
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+            None => {}
+        }
+    }
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
             Err(e) => {
-                eprintln!("error: guard could not judge any flag: {e}");
-                let info = guard::run_info(&options, &clock, 0);
-                if let Err(io) = audit::append_failure(&args.audit_log, &info, &e.to_string()) {
-                    eprintln!("error: cannot append to {}: {io}", args.audit_log.display());
-                }
-                return Exit::Failed;
+                eprintln!("error: cannot encode the report: {e}");
+                failed = true;
             }
-        };
-        let mut failed = false;
-        if let Err(e) = audit::append(&args.audit_log, &report) {
-            eprintln!("error: cannot append to {}: {e}", args.audit_log.display());
-            failed = true;
+        },
+        Format::Github => {
+            annotate(&report);
+            eprint!("{}", report.human());
         }
-        if let Some(message) = alert::message(&report) {
-            match SlackWebhook::from_option_or_env(None, |n| std::env::var(n).ok()) {
-                Some(Ok(hook)) => {
-                    if let Err(e) = hook.post(&message).await {
-                        eprintln!("error: the Slack alert was not delivered: {e}");
-                        failed = true;
-                    }
-                }
-                Some(Err(e)) => {
-                    eprintln!("error: {e}");
-                    failed = true;
-                }
-                None => {}
-            }
-        }
-        match args.format {
-            Format::Json => match serde_json::to_string_pretty(&report) {
-                Ok(text) => println!("{text}"),
-                Err(e) => {
-                    eprintln!("error: cannot encode the report: {e}");
-                    failed = true;
-                }
-            },
-            Format::Github => {
-                annotate(&report);
-                eprint!("{}", report.human());
-            }
-            Format::Human => eprint!("{}", report.human()),
-        }
-        if failed {
-            Exit::Failed
-        } else if report.has_findings() {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        }
-    })
+        Format::Human => eprint!("{}", report.human()),
+    }
+    if failed {
+        Exit::Failed
+    } else if report.has_findings() {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    }
 }

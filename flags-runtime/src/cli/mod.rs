@@ -6,6 +6,7 @@
 
 mod check;
 mod common;
+mod demo;
 mod emulator;
 mod eval;
 mod guard;
@@ -73,6 +74,8 @@ enum Command {
     Guard(guard::GuardArgs),
     /// Report released, stale and expired flags, orphans and naming violations, by owner.
     Track(track::TrackArgs),
+    /// Run check, sync, track and guard against a seeded local PostHog emulator, step by step.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs `flagsync` with the process arguments. `registry` is the one compiled into the
@@ -106,5 +109,6 @@ where
         Command::Sync(args) => sync::run(&args, registry),
         Command::Guard(args) => guard::run(&args, registry),
         Command::Track(args) => track::run(&args, registry),
+        Command::Demo(args) => demo::run(&args, registry),
     }
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::common::{PosthogArgs, RegistryArgs, connect};
 use super::output::{escape_data, escape_property};
 use super::{Exit, Format};
+use crate::client::Client;
 use crate::jobs::inventory::{Finding, FindingCategory};
 use crate::jobs::sync::{Progress, SyncOptions, SyncReport, sync};
 use crate::registry::Registry;
@@ -38,7 +39,7 @@ pub(crate) struct SyncArgs {
 
 /// The finding groups `--fail-on` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FailOn {
+pub(crate) enum FailOn {
     /// PostHog flags missing from the registry.
     Orphans,
     /// PostHog keys that break the naming convention.
@@ -62,12 +63,35 @@ pub(crate) fn run(args: &SyncArgs, compiled: &'static Registry) -> Exit {
         Ok(parts) => parts,
         Err(exit) => return exit,
     };
-    let mut bar =
-        ProgressLine::new(args.format == Format::Human && std::io::stderr().is_terminal());
+    let file = match &args.registry.file {
+        Some(path) => path.display().to_string(),
+        None => registry.source.to_owned(),
+    };
     let options = SyncOptions {
         dry_run: args.dry_run,
     };
-    let result = rt.block_on(sync(&client, registry, options, &mut |p| bar.show(p)));
+    rt.block_on(sync_and_report(
+        &client,
+        registry,
+        &file,
+        options,
+        &args.fail_on,
+        args.format,
+    ))
+}
+
+/// One sync run with its report printed in `format` (`file` names the registry in GitHub
+/// annotations): what `flagsync sync` does once it has a client. Returns its exit code.
+pub(crate) async fn sync_and_report(
+    client: &Client,
+    registry: &Registry,
+    file: &str,
+    options: SyncOptions,
+    fail_on: &[FailOn],
+    format: Format,
+) -> Exit {
+    let mut bar = ProgressLine::new(format == Format::Human && std::io::stderr().is_terminal());
+    let result = sync(client, registry, options, &mut |p| bar.show(p)).await;
     bar.clear();
     let report = match result {
         Ok(r) => r,
@@ -76,16 +100,12 @@ pub(crate) fn run(args: &SyncArgs, compiled: &'static Registry) -> Exit {
             return Exit::Failed;
         }
     };
-    let file = match &args.registry.file {
-        Some(path) => path.display().to_string(),
-        None => registry.source.to_owned(),
-    };
-    match args.format {
+    match format {
         Format::Human => human(&report),
-        Format::Json => println!("{}", json_report(&report, &args.fail_on)),
-        Format::Github => github(&report, &file),
+        Format::Json => println!("{}", json_report(&report, fail_on)),
+        Format::Github => github(&report, file),
     }
-    exit_code(&report, &args.fail_on)
+    exit_code(&report, fail_on)
 }
 
 fn exit_code(report: &SyncReport, fail_on: &[FailOn]) -> Exit {

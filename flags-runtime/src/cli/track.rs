@@ -10,8 +10,10 @@ use flags_codegen::date::Date;
 
 use super::Exit;
 use super::common::{PosthogArgs, RegistryArgs, connect};
+use crate::client::Client;
 use crate::jobs::slack::SlackWebhook;
 use crate::jobs::track::{self, Digest, notify};
+use crate::registry::Registry;
 
 /// Output formats of `track`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,7 +67,7 @@ fn emit(digest: &Digest, format: TrackFormat) -> Result<(), notify::NotifyError>
     Ok(())
 }
 
-pub(crate) fn run(args: &TrackArgs, compiled: &'static crate::registry::Registry) -> Exit {
+pub(crate) fn run(args: &TrackArgs, compiled: &'static Registry) -> Exit {
     // The webhook first: a bad URL fails before anything is read.
     let slack = match SlackWebhook::from_option_or_env(args.slack_webhook.as_deref(), |name| {
         std::env::var(name).ok()
@@ -82,63 +84,82 @@ pub(crate) fn run(args: &TrackArgs, compiled: &'static crate::registry::Registry
         Err(code) => return code,
     };
     let today = args.today.unwrap_or_else(Date::today_utc);
-    rt.block_on(async {
-        let scan = match track::scan(&client, registry, today).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: reading PostHog failed: {e}");
-                return Exit::Failed;
-            }
-        };
+    rt.block_on(track_and_report(
+        &client,
+        registry,
+        today,
+        args.format,
+        slack.as_ref(),
+        args.dry_run,
+    ))
+}
+
+/// One track run on day `today`, as `flagsync track` does it once it has a client: scan, print
+/// the digest in `format`, tell `slack` (if any), then mark (neither with `dry_run`). Returns
+/// its exit code.
+pub(crate) async fn track_and_report(
+    client: &Client,
+    registry: &Registry,
+    today: Date,
+    format: TrackFormat,
+    slack: Option<&SlackWebhook>,
+    dry_run: bool,
+) -> Exit {
+    let scan = match track::scan(client, registry, today).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: reading PostHog failed: {e}");
+            return Exit::Failed;
+        }
+    };
+    eprintln!(
+        "track: read {} flags and {} experiments",
+        scan.flags_read, scan.experiments_read
+    );
+    // Tell first (terminal, job summary, Slack), then mark.
+    if let Err(e) = emit(&scan.digest, format) {
+        eprintln!("error: {e}; nothing was marked, the next run reports the same findings");
+        return Exit::Failed;
+    }
+    let findings = !scan.digest.is_empty();
+    if dry_run {
         eprintln!(
-            "track: read {} flags and {} experiments",
-            scan.flags_read, scan.experiments_read
+            "track: dry run; {} flags would be marked, nothing was posted or written",
+            scan.plan.flags()
         );
-        // Tell first (terminal, job summary, Slack), then mark.
-        if let Err(e) = emit(&scan.digest, args.format) {
-            eprintln!("error: {e}; nothing was marked, the next run reports the same findings");
-            return Exit::Failed;
-        }
-        let findings = !scan.digest.is_empty();
-        if args.dry_run {
-            eprintln!(
-                "track: dry run; {} flags would be marked, nothing was posted or written",
-                scan.plan.flags()
-            );
-            return if findings {
-                Exit::Findings
-            } else {
-                Exit::Clean
-            };
-        }
-        let run = track::tell_then_mark(&client, scan, slack.as_ref()).await;
-        if let Some(e) = &run.notify_error {
-            eprintln!("error: {e}; nothing was marked, the next run reports the same findings");
-            return Exit::Failed;
-        }
-        if slack.is_some() && findings {
-            eprintln!("track: digest posted to Slack");
-        }
-        let marks = &run.marks;
-        if marks.calls > 0 {
-            eprintln!(
-                "track: recorded the notices of {} flags in {} tag calls",
-                marks.flags, marks.calls
-            );
-        }
-        for failure in &marks.failures {
-            eprintln!(
-                "error: could not mark {} ({}); they will be reported again next run",
-                failure.keys.join(", "),
-                failure.error
-            );
-        }
-        if !marks.is_complete() {
-            Exit::Failed
-        } else if findings {
+        return if findings {
             Exit::Findings
         } else {
             Exit::Clean
-        }
-    })
+        };
+    }
+    let run = track::tell_then_mark(client, scan, slack).await;
+    if let Some(e) = &run.notify_error {
+        eprintln!("error: {e}; nothing was marked, the next run reports the same findings");
+        return Exit::Failed;
+    }
+    if slack.is_some() && findings {
+        eprintln!("track: digest posted to Slack");
+    }
+    let marks = &run.marks;
+    if marks.calls > 0 {
+        eprintln!(
+            "track: recorded the notices of {} flags in {} tag calls",
+            marks.flags, marks.calls
+        );
+    }
+    for failure in &marks.failures {
+        eprintln!(
+            "error: could not mark {} ({}); they will be reported again next run",
+            failure.keys.join(", "),
+            failure.error
+        );
+    }
+    if !marks.is_complete() {
+        Exit::Failed
+    } else if findings {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    }
 }
