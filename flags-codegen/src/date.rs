@@ -134,6 +134,15 @@ impl fmt::Display for Date {
     }
 }
 
+/// `1 day`, `2 days`: a count of days for messages.
+pub fn days(n: i64) -> String {
+    if n.abs() == 1 {
+        format!("{n} day")
+    } else {
+        format!("{n} days")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! flags, flags expiring soon, flags without a backup owner, and flags older than their
 //! lifecycle's lifetime. Archived flags are skipped: they are already on their way out.
 
-use crate::date::Date;
+use crate::date::{Date, days};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Lifetime, Registry};
 
@@ -22,7 +22,7 @@ pub fn findings(registry: &Registry, today: Date) -> Vec<Diagnostic> {
             let left = expires.value.days_after(today);
             if left < 0 {
                 out.push(
-                    Diagnostic::warning(expires.pos, format!("flag `{key}` expired on {} ({} days ago); owner {owners}", expires.value, -left))
+                    Diagnostic::warning(expires.pos, format!("flag `{key}` expired on {} ({} ago); owner {owners}", expires.value, days(-left)))
                         .with_code("expired")
                         .with_help("remove the flag and its uses, or move `expires` with a reason in the ticket"),
                 );
@@ -31,8 +31,9 @@ pub fn findings(registry: &Registry, today: Date) -> Vec<Diagnostic> {
                     Diagnostic::warning(
                         expires.pos,
                         format!(
-                            "flag `{key}` expires on {} (in {left} days); owner {owners}",
-                            expires.value
+                            "flag `{key}` expires on {} (in {}); owner {owners}",
+                            expires.value,
+                            days(left)
                         ),
                     )
                     .with_code("expiring-soon")

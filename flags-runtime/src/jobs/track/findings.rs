@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::jobs::inventory::{self, FindingKind};
 use crate::registry::Date;
+use flags_codegen::date;
 
 /// How a release was detected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +106,8 @@ impl Finding {
                 days,
                 lifetime,
             } => format!(
-                "released {days} days ago ({released_on}), past the {lifetime}-day lifetime of {} flags: remove the flag and its code",
+                "released {} ago ({released_on}), past the {lifetime}-day lifetime of {} flags: remove the flag and its code",
+                date::days(*days),
                 self.lifecycle.as_deref().unwrap_or("its")
             ),
             Rule::Expired { on, days } => {
@@ -114,7 +116,8 @@ impl Finding {
                     None => "no backup owner".to_owned(),
                 };
                 format!(
-                    "expired on {on} ({days} days ago; {backup}): remove it, or move `expires` with a reason"
+                    "expired on {on} ({} ago; {backup}): remove it, or move `expires` with a reason",
+                    date::days(*days)
                 )
             }
             Rule::Shared { message, .. } => message.clone(),
