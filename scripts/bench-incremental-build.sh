@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp -r "$root/Cargo.toml" "$root/Cargo.lock" "$root/build.rs" "$root/src" "$root/flags-codegen" "$root/flags-macros" "$root/flags-runtime" "$work/"
+cp -r "$root/Cargo.toml" "$root/Cargo.lock" "$root/build.rs" "$root/src" "$root/examples" "$root/flags-codegen" "$root/flags-macros" "$root/flags-runtime" "$work/"
 # The copy needs only the registry crate: drop the test-only dev-dependencies' targets.
 export CARGO_TARGET_DIR="$root/target/bench-incremental"
 cargo build -q --release -p flags-codegen --bench registry --manifest-path "$root/Cargo.toml" 2>/dev/null || true
