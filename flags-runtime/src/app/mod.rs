@@ -36,7 +36,7 @@
 //! - **Rules**: polled every 30 s with the last ETag, compiled once per change off the async
 //!   threads, published atomically. Optional last-known-good file, written by temp file and
 //!   rename, read at start. Optional shared cache ([`DefinitionCache`],
-//!   [`RedisDefinitionCache`]) so one process of a fleet polls.
+//!   `RedisDefinitionCache`, feature `redis`) so one process of a fleet polls.
 //! - **Exposures**: `$feature_flag_called` with posthog-python's properties, de-duplicated
 //!   per (distinct id, flag, value) in a bounded cache, queued without blocking (a full queue
 //!   drops and counts), sent in batches by a background task. Overrides send none.
