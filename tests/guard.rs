@@ -4,13 +4,16 @@
 //! newer unguarded flags push the guarded ones past the newest 200.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flags_runtime::client::{CaptureEvent, Client, Limits};
-use flags_runtime::emulator::{Emulator, Knobs};
+use flags_runtime::emulator::Knobs;
 use flags_runtime::jobs::guard::time::{format_ms, now_ms};
 use serde_json::{Map, Value, json};
+use support::Posthog;
+
+mod support;
 
 const MINUTE: i64 = 60_000;
 const QUERY: &str = "POST /api/projects/{id}/query/";
@@ -166,8 +169,7 @@ fn events(key: &str, arms: &[Arm], now: i64) -> Vec<CaptureEvent> {
 
 /// An emulator holding the fixture's flags and events, and a scratch directory.
 struct Fixture {
-    rt: tokio::runtime::Runtime,
-    emu: Emulator,
+    ph: Posthog,
     dir: PathBuf,
 }
 
@@ -187,8 +189,8 @@ impl Fixture {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("scratch dir");
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let emu = rt.block_on(Emulator::start()).expect("emulator");
+        let ph = Posthog::start();
+        let emu = &ph.emu;
         let now = now_ms();
         let traffic = traffic();
         // Guarded flags ten days old, edited two days ago; 230 newer flags on top of them.
@@ -217,13 +219,13 @@ impl Fixture {
             .iter()
             .flat_map(|(key, arms)| events(key, arms, now))
             .collect();
-        rt.block_on(async {
+        ph.rt.block_on(async {
             for batch in all.chunks(2_000) {
                 client.capture_batch(batch).await.expect("capture");
             }
         });
         emu.clear_log();
-        Fixture { rt, emu, dir }
+        Fixture { ph, dir }
     }
 
     fn audit_path(&self) -> PathBuf {
@@ -233,7 +235,10 @@ impl Fixture {
     /// Runs `flagsync guard --format json` with `extra` arguments: the exit code and the report.
     fn guard(&self, extra: &[&str]) -> (Option<i32>, Value) {
         let audit = self.audit_path();
-        let out: Output = Command::new(env!("CARGO_BIN_EXE_flagsync"))
+        let emu = &self.ph.emu;
+        let out: Output = self
+            .ph
+            .flagsync()
             .args(["guard", "--file"])
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -242,22 +247,18 @@ impl Fixture {
             .args(["--format", "json", "--audit-log"])
             .arg(&audit)
             .args(extra)
-            .env_clear()
-            .env("POSTHOG_HOST", self.emu.base_url())
-            .env("POSTHOG_PROJECT_ID", self.emu.project_id().to_string())
-            .env("POSTHOG_PERSONAL_API_KEY", self.emu.personal_api_key())
-            .env("SLACK_WEBHOOK_URL", self.emu.slack_webhook_url())
+            .env("SLACK_WEBHOOK_URL", emu.slack_webhook_url())
             .output()
             .expect("run flagsync guard");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains(self.emu.personal_api_key()), "{stderr}");
+        assert!(!stderr.contains(emu.personal_api_key()), "{stderr}");
         let report: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: stdout is not JSON; stderr: {stderr}"));
         (out.status.code(), report)
     }
 
     fn remote(&self, key: &str) -> Value {
-        self.emu.dump()["flags"]
+        self.ph.emu.dump()["flags"]
             .as_array()
             .and_then(|flags| flags.iter().find(|f| f["key"] == key).cloned())
             .unwrap_or(Value::Null)
@@ -336,7 +337,7 @@ fn exactly_the_enforced_regressions_are_disabled_in_one_query() {
     );
 
     // One list (every page: 280 flags), one query, three writes, all disables.
-    let log = fx.emu.log();
+    let log = fx.ph.emu.log();
     assert_eq!(log.count(QUERY), 1);
     assert_eq!(log.count(LIST), 3);
     assert_eq!(log.count(PATCH), 3);
@@ -366,7 +367,7 @@ fn exactly_the_enforced_regressions_are_disabled_in_one_query() {
     );
 
     // One Slack alert with the five regressions.
-    let slack = fx.emu.slack_messages();
+    let slack = fx.ph.emu.slack_messages();
     assert_eq!(slack.len(), 1);
     let text = slack[0].to_string();
     for i in 1..=4 {
@@ -378,13 +379,13 @@ fn exactly_the_enforced_regressions_are_disabled_in_one_query() {
     );
 
     // A second run: the disabled flags are skipped (never switched back on), the audit grows.
-    fx.emu.clear_log();
+    fx.ph.emu.clear_log();
     let (code, again) = fx.guard(&[]);
     assert_eq!(code, Some(2), "the report-only regressions are still there");
     assert_eq!(again["summary"]["skipped"], 3);
     assert_eq!(again["summary"]["disabled"], 0);
-    assert_eq!(fx.emu.log().count(QUERY), 1);
-    assert_eq!(fx.emu.log().count(PATCH), 0);
+    assert_eq!(fx.ph.emu.log().count(QUERY), 1);
+    assert_eq!(fx.ph.emu.log().count(PATCH), 0);
     assert_eq!(fx.audit().len(), 100);
     assert_eq!(fx.remote("release_web_regress_1")["active"], false);
 }
@@ -414,7 +415,7 @@ fn a_flag_edited_five_minutes_ago_waits_out_its_cooldown() {
     );
     assert_eq!(fx.remote("release_web_regress_1")["active"], true);
     assert_eq!(keys_with(&report, "disabled").len(), 2);
-    assert_eq!(fx.emu.log().count(QUERY), 1);
+    assert_eq!(fx.ph.emu.log().count(QUERY), 1);
 }
 
 #[test]
@@ -430,7 +431,7 @@ fn at_most_max_disables_flags_are_switched_off_strongest_first() {
         (d["decision"].as_str(), d["action"].as_str()),
         (Some("regression"), Some("cap_reached"))
     );
-    assert_eq!(fx.emu.log().count(PATCH), 2);
+    assert_eq!(fx.ph.emu.log().count(PATCH), 2);
     assert_eq!(fx.remote("release_web_regress_3")["active"], true);
 }
 
@@ -449,14 +450,15 @@ fn refused_disables_are_blocked_and_not_retried() {
         .expect("id");
     // Point the dependent flag at regress_3 and gate regress_2 behind an approval policy (409).
     let client = Client::new(
-        fx.emu
+        fx.ph
+            .emu
             .client_config()
             .limits(Limits::unlimited())
             .build()
             .expect("config"),
     )
     .expect("client");
-    fx.rt.block_on(async {
+    fx.ph.rt.block_on(async {
         client
             .update_flag(dependent_id, &flags_runtime::client::FlagPatch {
                 filters: Some(json!({ "groups": [{ "properties": [{ "key": id.to_string(), "type": "flag", "value": true, "operator": "flag_evaluates_to" }], "rollout_percentage": 100 }] })),
@@ -465,11 +467,11 @@ fn refused_disables_are_blocked_and_not_retried() {
             .await
             .expect("make it depend on regress_3");
     });
-    fx.emu.set_knobs(Knobs {
+    fx.ph.emu.set_knobs(Knobs {
         approval_required: vec!["release_web_regress_2".into()],
-        ..fx.emu.knobs()
+        ..fx.ph.emu.knobs()
     });
-    fx.emu.clear_log();
+    fx.ph.emu.clear_log();
 
     let (code, report) = fx.guard(&[]);
     assert_eq!(code, Some(2));
@@ -502,10 +504,11 @@ fn refused_disables_are_blocked_and_not_retried() {
             .contains("release_web_dependent")
     );
     // One attempt each, no retry.
-    let log = fx.emu.log();
+    let log = fx.ph.emu.log();
     assert_eq!(log.count(PATCH), 3);
     assert_eq!((log.status_count(409), log.status_count(400)), (1, 1));
     let slack = fx
+        .ph
         .emu
         .slack_messages()
         .last()
@@ -525,6 +528,6 @@ fn a_dry_run_changes_nothing() {
         (d["decision"].as_str(), d["action"].as_str()),
         (Some("regression"), Some("would_disable"))
     );
-    assert_eq!(fx.emu.log().count(PATCH), 0);
+    assert_eq!(fx.ph.emu.log().count(PATCH), 0);
     assert_eq!(fx.audit()[0]["dry_run"], true);
 }

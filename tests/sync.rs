@@ -2,11 +2,14 @@
 //! over HTTP on 127.0.0.1, one rule of issue 4 per test. Nothing of our own is mocked; the
 //! emulator's request log gives exact request counts. No timing assertions.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use flags_runtime::emulator::{Emulator, FaultKind, Faults, Knobs};
+use flags_runtime::emulator::{FaultKind, Faults, Knobs};
 use serde_json::{Value, json};
+use support::Posthog;
+
+mod support;
 
 /// The registry most tests sync: a boolean flag with metadata, capitalised tags and a guardian,
 /// a multivariate flag with payloads and a trailing space in its description, a plain flag,
@@ -55,31 +58,15 @@ const EDITOR_TAGS: [&str; 8] = [
     "studio",
 ];
 
-/// An emulator on a runtime of its own, so it serves while the test waits for the binary.
-struct Posthog {
-    emu: Emulator,
-    rt: tokio::runtime::Runtime,
-}
-
 static FILES: AtomicUsize = AtomicUsize::new(0);
 
 impl Posthog {
-    fn start() -> Posthog {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let emu = rt.block_on(Emulator::start()).expect("emulator");
-        Posthog { emu, rt }
-    }
-
     fn seed(&self, seed: Value) {
         self.emu.seed(&seed).expect("seed");
     }
 
     /// Runs `flagsync <args> --file <yaml>` against this emulator.
-    fn flagsync(&self, yaml: &str, args: &[&str]) -> Output {
+    fn flagsync_with(&self, yaml: &str, args: &[&str]) -> Output {
         let n = FILES.fetch_add(1, Ordering::SeqCst);
         let path = format!(
             "{}/sync-{}-{n}.yaml",
@@ -88,14 +75,9 @@ impl Posthog {
         );
         std::fs::write(&path, yaml).expect("write the registry");
         let _guard = self.rt.enter();
-        Command::new(env!("CARGO_BIN_EXE_flagsync"))
+        self.flagsync()
             .args(args)
             .args(["--file", &path])
-            .env("POSTHOG_HOST", self.emu.base_url())
-            .env("POSTHOG_PROJECT_ID", self.emu.project_id().to_string())
-            .env("POSTHOG_PERSONAL_API_KEY", self.emu.personal_api_key())
-            .env_remove("POSTHOG_PUBLIC_HOST")
-            .env_remove("POSTHOG_PROJECT_API_KEY")
             .output()
             .expect("run flagsync")
     }
@@ -178,7 +160,7 @@ fn synced_editor() -> Value {
 #[test]
 fn dry_run_prints_the_plan_writes_nothing_and_exits_2() {
     let ph = Posthog::start();
-    let out = ph.flagsync(REGISTRY, &["sync", "--dry-run"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--dry-run"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("would create release_studio_editor"));
     assert!(
@@ -188,7 +170,7 @@ fn dry_run_prints_the_plan_writes_nothing_and_exits_2() {
     assert_eq!(ph.writes(), 0);
     assert!(ph.flags().is_empty());
 
-    let out = ph.flagsync(REGISTRY, &["sync", "--dry-run", "--format", "json"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--dry-run", "--format", "json"]);
     let report = json_out(&out);
     assert_eq!(report["dry_run"], json!(true));
     assert_eq!(report["plan"]["creates"].as_array().map(Vec::len), Some(3));
@@ -200,7 +182,7 @@ fn dry_run_prints_the_plan_writes_nothing_and_exits_2() {
 #[test]
 fn missing_flags_are_created_inactive_at_zero_with_tags_and_variants() {
     let ph = Posthog::start();
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         ph.count(CREATE),
@@ -253,13 +235,13 @@ fn missing_flags_are_created_inactive_at_zero_with_tags_and_variants() {
 #[test]
 fn a_second_run_writes_nothing() {
     let ph = Posthog::start();
-    assert_eq!(ph.flagsync(REGISTRY, &["sync"]).status.code(), Some(0));
+    assert_eq!(ph.flagsync_with(REGISTRY, &["sync"]).status.code(), Some(0));
     ph.emu.clear_log();
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(ph.writes(), 0);
     assert!(stderr(&out).contains("3 in line"), "{}", stderr(&out));
-    let out = ph.flagsync(REGISTRY, &["sync", "--dry-run"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--dry-run"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -287,7 +269,7 @@ fn capitalised_tags_and_trailing_spaces_compare_as_posthog_stores_them() {
         {"key": "release_billing_checkout", "name": "The new checkout.", "active": true,
          "tags": ["owner:@billing", "lifecycle:release"]}
     ]}));
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(ph.writes(), 0, "{}", stderr(&out));
 }
@@ -299,7 +281,7 @@ fn an_archived_flag_holding_a_key_is_a_finding_and_the_rest_is_created() {
         json!({"flags": [{"key": "experiment_ai_model", "name": "Old", "archived": true,
                               "active": false}]}),
     );
-    let out = ph.flagsync(REGISTRY, &["sync", "--format", "json"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json_out(&out);
     assert_eq!(
@@ -317,7 +299,7 @@ fn an_archived_flag_holding_a_key_is_a_finding_and_the_rest_is_created() {
     );
 
     ph.emu.clear_log();
-    let out = ph.flagsync(REGISTRY, &["sync", "--fail-on", "drift"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--fail-on", "drift"]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -335,7 +317,7 @@ fn a_key_reserved_by_a_soft_deleted_flag_is_a_finding_and_the_rest_is_created() 
         "flags": [{"key": "release_billing_checkout", "name": "gone", "deleted": true}],
         "experiments": [{"name": "checkout test", "feature_flag_key": "release_billing_checkout"}]
     }));
-    let out = ph.flagsync(REGISTRY, &["sync", "--format", "json"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json_out(&out);
     assert_eq!(
@@ -365,7 +347,7 @@ fn a_failed_write_is_reported_and_the_rest_goes_on() {
         }),
         ..Knobs::default()
     });
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("error[create]: experiment_ai_model"), "{err}");
@@ -381,7 +363,7 @@ fn a_failed_write_is_reported_and_the_rest_goes_on() {
     // Once PostHog recovers, the next run creates what is missing and nothing else.
     ph.emu.set_knobs(Knobs::default());
     ph.emu.clear_log();
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!((ph.count(CREATE), ph.writes()), (1, 1));
 }
@@ -396,7 +378,7 @@ fn descriptions_are_replaced_and_tags_added_without_touching_rollout() {
         "filters": rollout, "tags": ["keep-me", "studio"]
     }]}));
     let before = ph.flag("release_studio_editor");
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let after = ph.flag("release_studio_editor");
     assert_eq!(after["name"], json!("The new editor."));
@@ -438,7 +420,7 @@ fn orphans_and_naming_violations_are_reported_with_naming_exempt_honoured() {
         {"key": "OldButExempt", "name": "exempt", "tags": ["Naming-Exempt"]},
         {"key": "Archived Junk", "name": "archived", "archived": true, "active": false}
     ]}));
-    let out = ph.flagsync(REGISTRY, &["sync", "--format", "json"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json_out(&out);
     let mut found = kinds(&report);
@@ -470,19 +452,19 @@ fn orphans_and_naming_violations_are_reported_with_naming_exempt_honoured() {
         "owner read from the owner: tag"
     );
     assert_eq!(
-        ph.flagsync(REGISTRY, &["sync", "--fail-on", "orphans"])
+        ph.flagsync_with(REGISTRY, &["sync", "--fail-on", "orphans"])
             .status
             .code(),
         Some(2)
     );
     assert_eq!(
-        ph.flagsync(REGISTRY, &["sync", "--fail-on", "naming,drift"])
+        ph.flagsync_with(REGISTRY, &["sync", "--fail-on", "naming,drift"])
             .status
             .code(),
         Some(2)
     );
     assert_eq!(
-        ph.flagsync(REGISTRY, &["sync", "--fail-on", "drift"])
+        ph.flagsync_with(REGISTRY, &["sync", "--fail-on", "drift"])
             .status
             .code(),
         Some(0)
@@ -500,7 +482,7 @@ fn variant_drift_is_reported_and_never_fixed() {
         "key": "experiment_ai_model", "name": "Which model writes summaries.", "active": true,
         "filters": drifted, "tags": ["ai", "owner:@ml", "lifecycle:experiment"]
     }]}));
-    let out = ph.flagsync(REGISTRY, &["sync", "--dry-run", "--format", "json"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--dry-run", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "drift found by a dry run");
     let report = json_out(&out);
     assert!(kinds(&report).contains(&("variant_drift".into(), "experiment_ai_model".into())));
@@ -518,7 +500,7 @@ fn variant_drift_is_reported_and_never_fixed() {
             .contains("control 50%, sonnet 30%, gpt 20%"),
         "{finding}"
     );
-    let out = ph.flagsync(REGISTRY, &["sync"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         ph.flag("experiment_ai_model")["filters"],
@@ -535,7 +517,7 @@ fn github_annotations_point_at_the_yaml() {
         json!({"flags": [{"key": "release_billing_checkout", "name": "x", "archived": true,
                               "active": false}]}),
     );
-    let out = ph.flagsync(REGISTRY, &["sync", "--dry-run", "--format", "github"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--dry-run", "--format", "github"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         text.lines().any(|l| l.starts_with("::warning file=")
@@ -555,10 +537,9 @@ fn tool_failures_exit_1_without_printing_the_key() {
     let canary = "phx_canary_secret_value_1234";
     let path = format!("{}/sync-canary.yaml", env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(&path, REGISTRY).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_flagsync"))
+    let out = ph
+        .flagsync()
         .args(["sync", "--file", &path])
-        .env("POSTHOG_HOST", ph.emu.base_url())
-        .env("POSTHOG_PROJECT_ID", "1")
         .env("POSTHOG_PERSONAL_API_KEY", canary)
         .output()
         .expect("run flagsync");
@@ -567,9 +548,9 @@ fn tool_failures_exit_1_without_printing_the_key() {
     assert!(all.contains("401"), "{all}");
     assert!(!all.contains(canary), "the key is never printed");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_flagsync"))
+    let out = ph
+        .flagsync()
         .args(["sync", "--file", &path])
-        .env("POSTHOG_HOST", ph.emu.base_url())
         .env_remove("POSTHOG_PROJECT_ID")
         .env_remove("POSTHOG_PERSONAL_API_KEY")
         .output()
@@ -587,7 +568,7 @@ fn stale_metadata_tags_are_reported_not_removed() {
         .expect("tags")
         .push(json!("owner:@previous"));
     ph.seed(json!({"flags": [editor]}));
-    let out = ph.flagsync(REGISTRY, &["sync", "--format", "json"]);
+    let out = ph.flagsync_with(REGISTRY, &["sync", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json_out(&out);
     assert!(

@@ -3,31 +3,18 @@
 //! ends up holding, the Slack sink and the emulator's request log; never on timings.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use flags_runtime::emulator::{Emulator, FaultKind, Faults, Knobs};
+use flags_runtime::emulator::{FaultKind, Faults, Knobs};
 use serde_json::{Value, json};
+use support::Posthog;
+
+mod support;
 
 const REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/track/registry.yaml");
 const TODAY: &str = "2026-11-21";
 
-/// An emulator served by a runtime of its own, so the test can block on the binary.
-struct Posthog {
-    emu: Emulator,
-    _rt: tokio::runtime::Runtime,
-}
-
 impl Posthog {
-    fn start() -> Posthog {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let emu = rt.block_on(Emulator::start()).expect("emulator");
-        Posthog { emu, _rt: rt }
-    }
-
     fn seed(&self, flags: Vec<Value>, experiments: Vec<Value>) {
         self.emu
             .seed(&json!({ "flags": flags, "experiments": experiments }))
@@ -36,19 +23,8 @@ impl Posthog {
 
     /// Runs `flagsync track --file <fixture> <args>` with the emulator's credentials.
     fn track(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flagsync"));
+        let mut cmd = self.flagsync();
         cmd.arg("track").args(["--file", REGISTRY]).args(args);
-        for var in [
-            "SLACK_WEBHOOK_URL",
-            "GITHUB_STEP_SUMMARY",
-            "POSTHOG_PUBLIC_HOST",
-            "POSTHOG_PROJECT_API_KEY",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("POSTHOG_HOST", self.emu.base_url())
-            .env("POSTHOG_PROJECT_ID", self.emu.project_id().to_string())
-            .env("POSTHOG_PERSONAL_API_KEY", self.emu.personal_api_key());
         for (k, v) in env {
             cmd.env(k, v);
         }
